@@ -99,6 +99,7 @@ CREATE TABLE "workers" (
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "daily_metrics" ADD CONSTRAINT "daily_metrics_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "usage_logs" ADD CONSTRAINT "usage_logs_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "accounts_name_idx" ON "accounts" USING btree ("name");--> statement-breakpoint
 CREATE UNIQUE INDEX "api_keys_key_hash_idx" ON "api_keys" USING btree ("key_hash");--> statement-breakpoint
 CREATE INDEX "click_events_log_idx" ON "click_events" USING btree ("log_id");--> statement-breakpoint
 CREATE INDEX "click_events_account_time_idx" ON "click_events" USING btree ("account_id","occurred_at");--> statement-breakpoint

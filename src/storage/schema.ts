@@ -20,11 +20,15 @@ import {
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const id = (name: string) => bigint(name, { mode: 'number' });
 
-export const accounts = pgTable('accounts', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  name: text('name').notNull(),
-  createdAt: ts('created_at').notNull().defaultNow(),
-});
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    name: text('name').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('accounts_name_idx').on(t.name)],
+);
 
 /** Only a SHA-256 hash of each key is stored; `prefix` lets a person tell keys apart. */
 export const apiKeys = pgTable(
