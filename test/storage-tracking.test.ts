@@ -1,0 +1,94 @@
+// recordOpens / recordClicks against real Postgres: first time kept, unique vs total, machines apart, idempotent.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount } from '../src/storage/accounts.js';
+import { getDailyMetrics, verifyTrackingCounters } from '../src/storage/metrics.js';
+import { recordClicks, recordOpens, type TrackingEvent } from '../src/storage/tracking-events.js';
+import { withTransaction } from '../src/storage/transaction.js';
+import { getUsageLog, insertUsageLog } from '../src/storage/usage-logs.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+let db: TestDatabase;
+let accountId: number;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  accountId = await createAccount(db.pool, 'tracking');
+});
+afterAll(async () => {
+  expect(await verifyTrackingCounters(db.pool)).toEqual([]);
+  await db.drop();
+});
+
+const newLog = () =>
+  insertUsageLog(db.pool, { accountId, from: 'a@example.com', to: 'b@example.com', subject: 's', html: '<p>x</p>', text: undefined, trackOpens: true, trackClicks: true });
+
+const open = (logId: number, at: string, machine = false): TrackingEvent => ({ id: randomUUID(), logId, occurredAt: new Date(at), userAgent: 'Mozilla/5.0', machine });
+
+describe('recordOpens', () => {
+  it('keeps the first open, counts every human open, counts a log once as unique and machines apart', async () => {
+    const logId = await newLog();
+    await recordOpens(db.pool, [open(logId, '2026-03-01T10:00:00Z'), open(logId, '2026-03-01T10:05:00Z', true)]);
+    await recordOpens(db.pool, [open(logId, '2026-03-01T11:00:00Z'), open(logId, '2026-03-02T09:00:00Z')]);
+    const log = await getUsageLog(db.pool, accountId, logId);
+    expect(log?.openedAt?.toISOString()).toBe('2026-03-01T10:00:00.000Z');
+    expect(log?.openCount).toBe(3);
+    const days = await getDailyMetrics(db.pool, accountId, '2026-03-01', '2026-03-02');
+    expect(days.map((d) => [d.date, d.opens, d.uniqueOpens, d.machineOpens])).toEqual([
+      ['2026-03-01', 2, 1, 1],
+      ['2026-03-02', 1, 0, 0],
+    ]);
+  });
+
+  it('a machine-only open does not set opened_at nor count as unique', async () => {
+    const logId = await newLog();
+    await recordOpens(db.pool, [open(logId, '2026-04-01T10:00:00Z', true)]);
+    const log = await getUsageLog(db.pool, accountId, logId);
+    expect(log?.openedAt).toBeNull();
+    expect(log?.openCount).toBe(0);
+  });
+
+  it('drops events for a log that does not exist and does not count a retried event twice', async () => {
+    const logId = await newLog();
+    const event = open(logId, '2026-05-01T10:00:00Z');
+    expect(await recordOpens(db.pool, [event, open(999_999_999, '2026-05-01T10:00:00Z')])).toBe(1);
+    expect(await recordOpens(db.pool, [event])).toBe(0);
+    expect((await getUsageLog(db.pool, accountId, logId))?.openCount).toBe(1);
+  });
+
+  it('concurrent batches on the same log count one unique open', async () => {
+    const logId = await newLog();
+    await Promise.all(
+      Array.from({ length: 8 }, () =>
+        withTransaction(db, (tx) => recordOpens(tx, [open(logId, '2026-06-01T10:00:00Z'), open(logId, '2026-06-01T10:00:01Z')])),
+      ),
+    );
+    const [day] = await getDailyMetrics(db.pool, accountId, '2026-06-01', '2026-06-01');
+    expect(day).toMatchObject({ opens: 16, uniqueOpens: 1 });
+  });
+});
+
+describe('recordClicks', () => {
+  it('records the URL and keeps the first click', async () => {
+    const logId = await newLog();
+    const click = (at: string) => ({ ...open(logId, at), url: 'https://example.com/a?b=1&c=2' });
+    await recordClicks(db.pool, [click('2026-07-01T10:00:00Z'), click('2026-07-01T10:00:02Z')]);
+    const log = await getUsageLog(db.pool, accountId, logId);
+    expect(log).toMatchObject({ clickCount: 2, clickedAt: new Date('2026-07-01T10:00:00Z') });
+    const { rows } = await db.pool.query('select url from click_events where log_id = $1', [logId]);
+    expect(rows.map((r) => r.url)).toEqual(['https://example.com/a?b=1&c=2', 'https://example.com/a?b=1&c=2']);
+    const [day] = await getDailyMetrics(db.pool, accountId, '2026-07-01', '2026-07-01');
+    expect(day).toMatchObject({ clicks: 2, uniqueClicks: 1 });
+  });
+});
+
+describe('verifyTrackingCounters', () => {
+  it('reports a counter that disagrees with the events', async () => {
+    const other = await createAccount(db.pool, 'verify');
+    await db.pool.query(`insert into daily_metrics (account_id, day, opens) values ($1, '2026-08-01', 5)`, [other]);
+    expect(await verifyTrackingCounters(db.pool)).toEqual([
+      { accountId: other, date: '2026-08-01', counter: 'opens', stored: 5, recomputed: 0 },
+    ]);
+    await db.pool.query('delete from daily_metrics where account_id = $1', [other]);
+  });
+});
