@@ -92,7 +92,8 @@ describe('smtp transport', () => {
   });
 
   it('gives up on a server that never greets within the send deadline', async () => {
-    const silent = net.createServer(() => {});
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as net.AddressInfo;
     const transport = createSmtpTransport(`smtp://127.0.0.1:${port}`, logger, { sendTimeoutMs: 300 });
@@ -102,7 +103,7 @@ describe('smtp transport', () => {
       expect((err as SendError).permanent).toBe(false);
     } finally {
       await transport.close();
-      silent.closeAllConnections?.();
+      for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
     }
   });
