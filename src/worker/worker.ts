@@ -1,0 +1,176 @@
+// A worker process: N claim loops sharing one LISTEN wake-up, a heartbeat lease, and a draining stop().
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Logger } from '../log/index.js';
+import type { Database } from '../storage/db.js';
+import { claimNextTask, releaseTask, TASKS_CHANNEL, type ClaimedTask } from '../storage/tasks.js';
+import { deregisterWorker, registerWorker } from '../storage/workers.js';
+import { retryDelayMs, sleep, type BackoffOptions } from './backoff.js';
+import { startHeartbeat } from './heartbeat.js';
+import { startListener, type Listener } from './listener.js';
+import type { TaskDepsOf, TaskRegistry } from './registry.js';
+import { runTask } from './run-task.js';
+import { ensureSystemTasks } from './system-tasks.js';
+import { Waker } from './waker.js';
+
+export interface WorkerOptions<R extends TaskRegistry> {
+  db: Database;
+  logger: Logger;
+  /** Loops in this process (the audit's CONCURRENCY_LIMIT; config WORKER_CONCURRENCY). */
+  concurrency: number;
+  tasks: R;
+  /** What the registered tasks declared they need; a missing field is a compile error here. */
+  deps: TaskDepsOf<R>;
+  /** Backstop poll while idle; NOTIFY normally wakes loops within milliseconds. Default 1 s. */
+  pollIntervalMs?: number;
+  heartbeatMs?: number;
+  /** A worker whose heartbeat is older than this is dead and its tasks are recovered. Default 10 s. */
+  staleAfterMs?: number;
+  /** Initial identity; replaced by a fresh one if this worker is ever declared dead. */
+  workerId?: string;
+  /** Task retry backoff (base 1 s, cap 1 h, equal jitter by default). */
+  retry?: BackoffOptions;
+}
+
+export interface Worker {
+  /** The current identity (the lease owner id in `tasks.locked_by`). */
+  readonly id: string;
+  start(): Promise<void>;
+  /** Stops claiming, waits up to `graceMs` for in-flight tasks, then aborts and releases the rest. Idempotent. */
+  stop(graceMs: number): Promise<void>;
+  /** Wakes idle loops now (in-process enqueue). */
+  wake(): void;
+}
+
+interface InFlight {
+  task: ClaimedTask;
+  workerId: string;
+  controller: AbortController;
+}
+
+export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>): Worker {
+  const { db, concurrency, tasks: registry } = options;
+  const pool = db.pool;
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const identity = { id: options.workerId ?? randomUUID() };
+  const logger = options.logger.child({ source: 'worker' });
+  const stopping = new AbortController();
+  const waker = new Waker();
+  const inFlight = new Map<number, InFlight>();
+  const loops: Promise<void>[] = [];
+  let listener: Listener | undefined;
+  let heartbeat: { stop(): Promise<void> } | undefined;
+  let started = false;
+  let stopped: Promise<void> | undefined;
+
+  const register = () => registerWorker(pool, { id: identity.id, hostname: os.hostname(), pid: process.pid, concurrency });
+
+  async function loop(n: number): Promise<void> {
+    const log = logger.child({ workerId: identity.id, loop: n });
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      const generation = waker.generation;
+      const workerId = identity.id;
+      let task: ClaimedTask | undefined;
+      try {
+        task = await claimNextTask(pool, workerId, registry.types);
+        if (failures > 0) log.info(`Worker ${n} claiming again after ${failures} failed attempts`);
+        failures = 0;
+      } catch (err) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0) log.error({ err, failures }, `Worker ${n} cannot claim tasks; backing off`);
+        await sleep(retryDelayMs(failures, { baseMs: 100, capMs: 5_000 }), stopping.signal);
+        continue;
+      }
+      if (task === undefined) {
+        await waker.wait(generation, pollIntervalMs, stopping.signal);
+        continue;
+      }
+      if (stopping.signal.aborted) {
+        // The claim raced stop(): hand it straight back.
+        await releaseTask(pool, task.id, workerId).catch((err: unknown) => log.error({ err }, 'Cannot release task'));
+        break;
+      }
+      await execute(n, task, workerId);
+    }
+  }
+
+  async function execute(n: number, task: ClaimedTask, workerId: string): Promise<void> {
+    const def = registry.get(task.type);
+    if (def === undefined) return; // unreachable: the claim only takes registered types
+    const entry: InFlight = { task, workerId, controller: new AbortController() };
+    inFlight.set(task.id, entry);
+    try {
+      await runTask(
+        { db, deps: options.deps, logger: logger.child({ workerId }), loop: n, workerId, retry: options.retry ?? {} },
+        task,
+        def,
+        entry.controller.signal,
+      );
+    } finally {
+      inFlight.delete(task.id);
+    }
+  }
+
+  /** Our row was deleted (declared dead): our tasks belong to others now. Abort them and rejoin as someone new. */
+  async function rejoin(): Promise<void> {
+    logger.warn({ workerId: identity.id, inFlight: inFlight.size }, 'Worker was declared dead; aborting its tasks and re-registering');
+    for (const entry of inFlight.values()) entry.controller.abort(new Error('lease lost'));
+    identity.id = randomUUID();
+    await register();
+  }
+
+  return {
+    get id() {
+      return identity.id;
+    },
+
+    async start() {
+      if (started) throw new Error('worker already started');
+      started = true;
+      await register();
+      await ensureSystemTasks(db, registry);
+      logger.info({ workerId: identity.id, concurrency }, `Worker starting with ${concurrency}x concurrency`);
+      listener = startListener({
+        url: db.url,
+        channel: TASKS_CHANNEL,
+        logger,
+        onNotify: () => waker.wakeAll(),
+        onListening: () => waker.wakeAll(),
+      });
+      heartbeat = startHeartbeat({
+        pool,
+        logger,
+        identity,
+        heartbeatMs: options.heartbeatMs ?? 2_000,
+        staleAfterMs: options.staleAfterMs ?? 10_000,
+        onDeclaredDead: rejoin,
+        onRecovered: () => waker.wakeAll(),
+      });
+      for (let n = 0; n < concurrency; n++) loops.push(loop(n));
+    },
+
+    stop(graceMs) {
+      stopped ??= (async () => {
+        stopping.abort();
+        const grace = new AbortController();
+        await Promise.race([Promise.all(loops), sleep(graceMs, grace.signal)]);
+        grace.abort();
+        const leftovers = [...inFlight.values()];
+        for (const entry of leftovers) entry.controller.abort(new Error('worker stopping'));
+        await Promise.all(
+          leftovers.map((e) => releaseTask(pool, e.task.id, e.workerId).catch((err: unknown) => logger.error({ err, taskId: e.task.id }, 'Cannot release task'))),
+        );
+        await heartbeat?.stop();
+        await listener?.close();
+        if (started) await deregisterWorker(pool, identity.id).catch((err: unknown) => logger.error({ err }, 'Cannot deregister worker'));
+        logger.info({ workerId: identity.id, released: leftovers.length }, 'Worker stopped');
+      })();
+      return stopped;
+    },
+
+    wake() {
+      waker.wakeAll();
+    },
+  };
+}
