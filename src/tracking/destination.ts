@@ -6,9 +6,10 @@ export type HrefDecision = { track: true; destination: string } | { track: false
 
 /**
  * Merge tags of the template engines our users send through (Mailchimp `*|UNSUB|*`, Handlebars/Liquid
- * `{{…}}` `{%…%}`, ExactTarget `%%…%%`, Mailgun `%recipient.x%`): substituted after us, so never touched.
+ * `{{…}}` `{%…%}`, ExactTarget `%%…%%`, Mailgun `%recipient.x%` but not an escape like `%C3%A9`):
+ * substituted after us, so never touched.
  */
-const PLACEHOLDER = /\*\||\|\*|\{\{|\}\}|\{%|%\}|%%|%[A-Za-z_][\w.-]*%/;
+const PLACEHOLDER = /\*\||\|\*|\{\{|\}\}|\{%|%\}|%%|%(?![0-9A-Fa-f]{2})[A-Za-z_][\w.-]*%/;
 
 /** A link Beacon generated already: wrapping it again would sign a redirect to a redirect. */
 function isOwnClickLink(url: string): boolean {
