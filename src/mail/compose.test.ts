@@ -8,6 +8,7 @@ const message: OutgoingMessage = { logId: 5, from: 'News <News@Example.COM>', to
 describe('composeMessage', () => {
   it('derives the Message-ID from logId and the From domain', () => {
     expect(messageIdFor(5, message.from)).toBe('<beacon.5@example.com>');
+    expect(messageIdFor(6, 'x@Bäcker.example')).toBe('<beacon.6@xn--bcker-gra.example>');
   });
 
   it('is byte-identical for the same message and date', async () => {

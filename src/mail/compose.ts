@@ -1,5 +1,6 @@
 // Builds the exact RFC 5322 bytes of an OutgoingMessage; the smtp and outbox transports both send these.
 import { createHash } from 'node:crypto';
+import { domainToASCII } from 'node:url';
 import addressparser from 'nodemailer/lib/addressparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { MailComposerOptions } from 'nodemailer/lib/mail-composer';
@@ -27,8 +28,10 @@ function firstAddress(field: string, value: string): string {
  * that a retry after a lost "250 OK" produces.
  */
 export function messageIdFor(logId: number, from: string): string {
-  const domain = firstAddress('From', from).split('@')[1] ?? '';
-  return `<beacon.${logId}@${domain.toLowerCase()}>`;
+  // Header values must be ASCII: an internationalised domain goes in as punycode.
+  const domain = domainToASCII(firstAddress('From', from).split('@')[1] ?? '');
+  if (domain === '') throw new SendError(`Invalid From domain: ${JSON.stringify(from)}`, true);
+  return `<beacon.${logId}@${domain}>`;
 }
 
 /** The MailComposer options for a message: the one mapping from our fields to headers and parts. */
@@ -61,12 +64,11 @@ export async function composeMessage(message: OutgoingMessage, date: Date = new 
     throw new SendError(`Invalid logId: ${String(message.logId)}`, true);
   }
   firstAddress('To', message.to);
-  const options = toComposerOptions(message, date);
-  const node = new MailComposer(options).compile();
+  const node = new MailComposer(toComposerOptions(message, date)).compile();
   const envelope = node.getEnvelope();
   return {
     raw: await node.build(),
-    messageId: options.messageId ?? '',
+    messageId: messageIdFor(message.logId, message.from),
     envelope: { from: envelope.from || '', to: envelope.to },
   };
 }

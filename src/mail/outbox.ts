@@ -63,9 +63,10 @@ export function createOutboxTransport(dir: string): MailTransport {
     async send(message: OutgoingMessage, signal?: AbortSignal): Promise<SendResult> {
       throwIfAborted(signal);
       const composed = await composeMessage(message);
+      const file = fileFor(root, message.logId);
       try {
         await fs.mkdir(root, { recursive: true });
-        await writeAtomically(fileFor(root, message.logId), composed.raw);
+        await writeAtomically(file, composed.raw);
       } catch (err) {
         // A full or read-only disk may recover; the worker's backoff gives it the chance.
         throw new SendError(`Outbox write failed: ${(err as Error).message}`, false, { cause: err });

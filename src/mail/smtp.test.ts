@@ -98,9 +98,12 @@ describe('smtp transport', () => {
     const { port } = silent.address() as net.AddressInfo;
     const transport = createSmtpTransport(`smtp://127.0.0.1:${port}`, logger, { sendTimeoutMs: 300 });
     try {
+      const started = Date.now();
       const err: unknown = await transport.send(message(105)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SendError);
       expect((err as SendError).permanent).toBe(false);
+      expect((err as SendError).message).toMatch(/timed out after 300 ms/);
+      expect(Date.now() - started).toBeLessThan(3_000);
     } finally {
       await transport.close();
       for (const socket of sockets) socket.destroy();

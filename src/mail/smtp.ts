@@ -80,6 +80,9 @@ export function createSmtpTransport(url: string, logger: Logger, options: SmtpTr
         log.debug({ logId: message.logId, messageId: composed.messageId, response: info.response }, 'Message accepted');
         return { providerMessageId };
       } catch (err) {
+        if (deadline.aborted && signal?.aborted !== true) {
+          throw new SendError(`SMTP send timed out after ${sendTimeoutMs} ms`, false, { cause: err });
+        }
         throw toSendError(err);
       }
     },
