@@ -47,6 +47,7 @@ export function pixelTag(openPixelUrl: string): string {
 /**
  * Returns `html` with every absolute http(s) `<a href>`/`<area href>` (and href inside Outlook conditional
  * comments) replaced by `clickUrl(destination)`, and the pixel before the last `</body>` (or appended).
+ * `data-beacon-track` attributes are always removed; `="off"` also leaves that link untracked.
  * Never throws: on any failure it returns `html` unchanged, no pixel, and a warning.
  */
 export function rewriteHtml(html: string, options: RewriteOptions): RewriteResult {
