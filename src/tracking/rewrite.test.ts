@@ -64,6 +64,13 @@ describe('rewriteHtml: links that are tracked', () => {
     expect(html).not.toBe(result.html);
   });
 
+  it('splices at the right offsets after a BOM, CR, CRLF, NUL and astral characters', () => {
+    const prefix = '\uFEFF<p>😀\r\r\n\0é</p>\r\n';
+    const html = `${prefix}<a href="https://example.com/x">x</a>\r\n`;
+    const result = rewriteHtml(html, { ...options, clickUrl: (d) => `T(${d})` });
+    expect(result.html).toBe(`${prefix}<a href="T(https://example.com/x)">x</a>\r\n`);
+  });
+
   it('reads any attribute-name case and spacing, and <area>', () => {
     const html = `<A HREF = 'https://example.com/a'>a</A><map><area shape="rect" Href=https://example.com/b></map>`;
     const result = rewriteHtml(html, options);

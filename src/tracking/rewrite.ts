@@ -79,14 +79,14 @@ function rewrite(html: string, options: RewriteOptions): RewriteResult {
       return;
     }
     const raw = locateValue(source, href);
-    if (!raw) return;
-    const quote = raw.quote === '' ? '"' : raw.quote;
+    if (!raw) {
+      warnings.push(`link left untracked, could not locate its href: ${href.value.slice(0, 200)}`);
+      return;
+    }
     const text = escapeAttribute(options.clickUrl(decision.destination));
-    edits.push(
-      raw.quote === ''
-        ? { start: offset + raw.start, end: offset + raw.end, text: `${quote}${text}${quote}` }
-        : { start: offset + raw.start, end: offset + raw.end, text },
-    );
+    // An unquoted value gains double quotes: the tracking URL's `&amp;` and `=` are safest quoted.
+    const value = raw.quote === '' ? `"${text}"` : text;
+    edits.push({ start: offset + raw.start, end: offset + raw.end, text: value });
     trackedLinks++;
   };
 
