@@ -57,7 +57,8 @@ export async function enqueueTask(q: Queryable, input: EnqueueTaskInput): Promis
 /**
  * Claims the next due task for `workerId` in one statement. Every eligibility filter sits inside the
  * locked subquery, so two loops can never take the same row; `types` limits the claim to task types this
- * process can run (a rolling deploy may enqueue types an older process does not know).
+ * process can run (a rolling deploy may enqueue types an older process does not know). The worker must have
+ * a row in `workers` (see registerWorker).
  */
 export async function claimNextTask(q: Queryable, workerId: string, types?: readonly string[]): Promise<ClaimedTask | undefined> {
   // `nulls last` matches tasks_claim_idx exactly (priority is not null, but the planner wants the same order).
@@ -67,6 +68,8 @@ export async function claimNextTask(q: Queryable, workerId: string, types?: read
        from (
          select id from tasks
           where status = 'pending' and run_at <= now() and ($2::text[] is null or type = any($2::text[]))
+            -- A worker declared dead (row deleted) must not take new leases until it re-registers.
+            and exists (select 1 from workers where workers.id = $1::uuid)
           order by priority desc nulls last, run_at, id
           limit 1
           for update skip locked
