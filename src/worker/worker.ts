@@ -1,5 +1,6 @@
 // A worker process: N claim loops sharing one LISTEN wake-up, a heartbeat lease, and a draining stop().
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { Logger } from '../log/index.js';
 import type { Database } from '../storage/db.js';
@@ -55,6 +56,8 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
   const identity = { id: options.workerId ?? randomUUID() };
   const logger = options.logger.child({ source: 'worker' });
   const stopping = new AbortController();
+  // Every idle loop and the heartbeat wait on this signal at once: that is expected, not a leak.
+  setMaxListeners(concurrency + 10, stopping.signal);
   const waker = new Waker();
   const inFlight = new Map<number, InFlight>();
   const loops: Promise<void>[] = [];
@@ -66,7 +69,7 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
   const register = () => registerWorker(pool, { id: identity.id, hostname: os.hostname(), pid: process.pid, concurrency });
 
   async function loop(n: number): Promise<void> {
-    const log = logger.child({ workerId: identity.id, loop: n });
+    const log = logger.child({ loop: n });
     let failures = 0;
     while (!stopping.signal.aborted) {
       const generation = waker.generation;
@@ -97,7 +100,11 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
 
   async function execute(n: number, task: ClaimedTask, workerId: string): Promise<void> {
     const def = registry.get(task.type);
-    if (def === undefined) return; // unreachable: the claim only takes registered types
+    if (def === undefined) {
+      // Unreachable (the claim only takes registered types), but never leave a claimed task running.
+      await releaseTask(pool, task.id, workerId).catch((err: unknown) => logger.error({ err }, 'Cannot release task'));
+      return;
+    }
     const entry: InFlight = { task, workerId, controller: new AbortController() };
     inFlight.set(task.id, entry);
     try {
@@ -147,7 +154,9 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
         onDeclaredDead: rejoin,
         onRecovered: () => waker.wakeAll(),
       });
-      for (let n = 0; n < concurrency; n++) loops.push(loop(n));
+      for (let n = 0; n < concurrency; n++) {
+        loops.push(loop(n).catch((err: unknown) => logger.error({ err, loop: n }, `Worker ${n} loop crashed`)));
+      }
     },
 
     stop(graceMs) {
