@@ -40,6 +40,9 @@ describe('checkClickRequest', () => {
     ...['0', '-1', '1.5', 'abc', '01', '+42', '4.2e1', ' 42', '42 ', '', '99999999999999999999', '0x2a'].map(
       (logId): [string, (q: Record<string, unknown>) => unknown] => [`logId ${JSON.stringify(logId)}`, (q) => ({ ...q, logId })],
     ),
+    ['url with a broken escape', (q) => ({ ...q, url: '%E0%A4%A', sig: 'a' })],
+    ['url with raw spaces', (q) => ({ ...q, url: 'https://example.com/a b' })],
+    ['url with raw non-ASCII', (q) => ({ ...q, url: 'https://example.com/grün' })],
     ['no query at all', () => undefined],
     ['a null query', () => null],
     ['a string query', () => 'url=x'],
@@ -48,7 +51,7 @@ describe('checkClickRequest', () => {
   });
 
   it('answers 400 for a valid signature over a non-web destination', () => {
-    for (const url of ['javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'mailto:x@example.com', '//evil.example/', 'https://e.com/ü']) {
+    for (const url of ['javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'data:text/html,%3Cscript%3Ealert(1)%3C/script%3E', 'mailto:x@example.com', '//evil.example/', '']) {
       expect(checkClickRequest(click(42, url), signer)).toMatchObject({ kind: 'bad-request' });
     }
   });

@@ -1,6 +1,6 @@
 // Validates the query of the open and click endpoints, so bad input of any shape becomes a 4xx and never a 5xx.
 import type { Signer } from './signature.js';
-import { isTrackableUrl } from './urls.js';
+import { isNormalizedUrl, isTrackableUrl } from './urls.js';
 
 /** What the click endpoint answers: 302 to `url`, 400, or 403 (plus a `security` warning naming `logId`). */
 export type ClickCheck =
@@ -33,13 +33,15 @@ function parseLogId(raw: string): number | undefined {
 }
 
 /**
- * Checks a click request in the order the answers must take precedence: malformed `url`/`logId` (400),
- * then the signature (403), then the destination's scheme (400: only a stolen key could sign a
- * `javascript:` URL, and it must not become an open redirect to it).
+ * Checks a click request in the order the answers must take precedence: malformed `url`/`logId` (400,
+ * including a `url` not in {@link isNormalizedUrl} form), then the signature (403), then the destination's
+ * scheme (400: only a stolen key could sign a `javascript:` URL, and it must not become an open redirect to it).
  */
 export function checkClickRequest(query: unknown, signer: Signer): ClickCheck {
   const url = param(query, 'url');
   if (!url.ok) return { kind: 'bad-request', message: `url parameter ${url.problem}` };
+  // Malformed (`%E0%A4%A`, raw spaces, non-ASCII): the rewriter never signs one, and it is no valid Location.
+  if (!isNormalizedUrl(url.value)) return { kind: 'bad-request', message: 'url parameter is not a well-formed URL' };
   const rawLogId = param(query, 'logId');
   if (!rawLogId.ok) return { kind: 'bad-request', message: `logId parameter ${rawLogId.problem}` };
   const logId = parseLogId(rawLogId.value);

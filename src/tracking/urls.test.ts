@@ -49,6 +49,9 @@ describe('isTrackableUrl', () => {
     ['https://example.com/a b', false],
     ['https://example.com/grün', false],
     [' https://example.com/', false],
+    ['https://example.com/50%off', false],
+    ['https://example.com/a|b', false],
+    ['https://example.com/50%25off', true],
   ])('%s → %s', (url, expected) => {
     expect(isTrackableUrl(url)).toBe(expected);
   });

@@ -20,16 +20,23 @@ export function buildClickUrl(publicUrl: string, signer: Signer, logId: number, 
   return `${base(publicUrl)}/api/track/click?url=${encodeURIComponent(url)}&logId=${logId}&sig=${sig}`;
 }
 
-// Printable ASCII only: anything else would need encoding first and could not be sent as a Location header.
-const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 const WEB_SCHEME = /^https?:\/\//i;
 
 /**
- * True only for absolute `http:`/`https:` URLs in normalised form (printable ASCII, no whitespace): the only
+ * True when `url` is what {@link normalizeDestination} makes of it: printable ASCII, every `%` an escape,
+ * nothing left to encode. Every destination Beacon signs is; anything else cannot have come from Beacon,
+ * and could not be sent as a Location header as it is.
+ */
+export function isNormalizedUrl(url: string): boolean {
+  return typeof url === 'string' && normalizeDestination(url) === url;
+}
+
+/**
+ * True only for absolute `http:`/`https:` URLs in normalised form (see {@link isNormalizedUrl}): the only
  * destinations Beacon signs or redirects to. `javascript:`, `data:`, relative and protocol-relative URLs are false.
  */
 export function isTrackableUrl(url: string): boolean {
-  if (typeof url !== 'string' || !PRINTABLE_ASCII.test(url) || !WEB_SCHEME.test(url)) return false;
+  if (!isNormalizedUrl(url) || !WEB_SCHEME.test(url)) return false;
   try {
     const parsed = new URL(url);
     return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.host !== '';
