@@ -1,3 +1,4 @@
+// Machine/human classification of tracking hits, including the Gmail image-proxy override.
 import { describe, expect, it } from 'vitest';
 import { classifyRequest } from './classify.js';
 

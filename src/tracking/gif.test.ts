@@ -1,3 +1,4 @@
+// The pixel body is the 43-byte transparent GIF it claims to be.
 import { describe, expect, it } from 'vitest';
 import { TRANSPARENT_GIF } from './gif.js';
 

@@ -1,3 +1,4 @@
+// The Endpoints table of tracking-links.md: which click/open queries are 302, 400 or 403.
 import { describe, expect, it } from 'vitest';
 import { checkClickRequest, checkOpenRequest } from './request.js';
 import { createSigner } from './signature.js';

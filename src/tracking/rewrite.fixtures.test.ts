@@ -1,3 +1,4 @@
+// The real newsletters under shared/fixtures: links tracked, every other byte unchanged.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkClickRequest } from './request.js';

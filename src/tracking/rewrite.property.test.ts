@@ -1,3 +1,4 @@
+// Generated URLs and documents: exact redirects, byte preservation outside hrefs, never throwing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkClickRequest } from './request.js';

@@ -1,3 +1,4 @@
+// The "Link rewriting" and "Pixel" rows of tracking-links.md, each followed through to the redirect it gives.
 import { describe, expect, it } from 'vitest';
 import { checkClickRequest } from './request.js';
 import { rewriteHtml, type RewriteOptions } from './rewrite.js';

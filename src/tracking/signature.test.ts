@@ -1,3 +1,4 @@
+// Signatures: format, binding to purpose/logId/url, rotation, and never throwing on bad input.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSigner } from './signature.js';

@@ -1,3 +1,4 @@
+// Tracking URL shapes, the url= round-trip, and which destinations are trackable and how they are encoded.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSigner } from './signature.js';
