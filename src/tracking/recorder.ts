@@ -1,0 +1,192 @@
+// Group commit for opens and clicks: requests join a batch, one transaction writes it, each waits only for its own.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log/index.js';
+import type { Database } from '../storage/db.js';
+import { recordClicks, recordOpens, type ClickEvent, type TrackingEvent } from '../storage/tracking-events.js';
+import { withTransaction } from '../storage/transaction.js';
+
+export type OpenInput = Omit<TrackingEvent, 'id'>;
+export type ClickInput = Omit<ClickEvent, 'id'>;
+
+export interface RecorderOptions {
+  db: Database;
+  logger: Logger;
+  /** A batch is written once it holds this many events… */
+  maxBatch?: number;
+  /** …or once the first event in it has waited this long. */
+  maxDelayMs?: number;
+  /** A request answers after this long even if its batch is not committed yet; the batch keeps retrying. */
+  answerTimeoutMs?: number;
+  /** Events kept in memory while the database is unreachable; past this the oldest are dropped, counted and logged. */
+  maxBuffered?: number;
+  /** Retry backoff after a failed batch: doubles from base up to cap. */
+  retryBaseMs?: number;
+  retryCapMs?: number;
+}
+
+export interface RecorderStats {
+  buffered: number;
+  inFlight: number;
+  recorded: number;
+  lost: number;
+  batches: number;
+  failedBatches: number;
+}
+
+export interface TrackingRecorder {
+  /** Resolves when the open is committed, or after answerTimeoutMs. Never rejects. */
+  recordOpen(event: OpenInput): Promise<void>;
+  recordClick(event: ClickInput): Promise<void>;
+  stats(): RecorderStats;
+  /** Writes everything buffered, retrying until `timeoutMs` has passed; what is left then is counted as lost. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+interface Item {
+  event: TrackingEvent | ClickEvent;
+  click: boolean;
+  at: number;
+  done: (() => void) | undefined;
+}
+
+function answer(item: Item): void {
+  const done = item.done;
+  item.done = undefined;
+  done?.();
+}
+
+export function createTrackingRecorder(options: RecorderOptions): TrackingRecorder {
+  const { db, logger } = options;
+  const maxBatch = options.maxBatch ?? 1_000;
+  const maxDelayMs = options.maxDelayMs ?? 2;
+  const answerTimeoutMs = options.answerTimeoutMs ?? 250;
+  const maxBuffered = options.maxBuffered ?? 200_000;
+  const retryBaseMs = options.retryBaseMs ?? 50;
+  const retryCapMs = options.retryCapMs ?? 5_000;
+
+  let buffer: Item[] = [];
+  let inFlight: Item[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let releaseTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let closed = false;
+  const counters = { recorded: 0, lost: 0, batches: 0, failedBatches: 0 };
+  let idle: (() => void) | undefined;
+
+  function schedule(): void {
+    if (inFlight.length > 0 || buffer.length === 0 || flushTimer) return;
+    const delay = failures > 0 ? Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(failures - 1, 20)) : buffer.length >= maxBatch ? 0 : maxDelayMs;
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      void flush();
+    }, delay);
+  }
+
+  async function flush(): Promise<void> {
+    if (inFlight.length > 0 || buffer.length === 0) return;
+    inFlight = buffer.slice(0, maxBatch);
+    buffer = buffer.slice(inFlight.length);
+    const batch = inFlight;
+    try {
+      const opens = batch.filter((i) => !i.click).map((i) => i.event);
+      const clicks = batch.filter((i) => i.click).map((i) => i.event as ClickEvent);
+      const stored = await withTransaction(db, async (tx) => (await recordOpens(tx, opens)) + (await recordClicks(tx, clicks)));
+      counters.recorded += stored;
+      counters.batches += 1;
+      if (failures > 0) logger.info({ source: 'tracking', failures }, 'tracking events are being written again');
+      failures = 0;
+      for (const item of batch) answer(item);
+    } catch (err) {
+      counters.failedBatches += 1;
+      failures += 1;
+      if (failures === 1) logger.error({ source: 'tracking', err, events: batch.length }, 'writing tracking events failed; keeping them to retry');
+      // Back to the front, in order: the retry carries the same event ids, so a batch that did commit is not counted twice.
+      buffer = batch.concat(buffer);
+      enforceBound();
+    } finally {
+      inFlight = [];
+      if (buffer.length === 0) idle?.();
+      schedule();
+    }
+  }
+
+  function enforceBound(): void {
+    const excess = buffer.length - maxBuffered;
+    if (excess <= 0) return;
+    const dropped = buffer.slice(0, excess);
+    buffer = buffer.slice(excess);
+    for (const item of dropped) answer(item);
+    counters.lost += excess;
+    logger.error({ source: 'tracking', dropped: excess, lostTotal: counters.lost }, 'tracking buffer full: dropped the oldest events');
+  }
+
+  /** Answers requests that have waited answerTimeoutMs; their events stay queued. One timer for all of them. */
+  function scheduleRelease(): void {
+    if (releaseTimer) return;
+    releaseTimer = setTimeout(() => {
+      releaseTimer = undefined;
+      const cutoff = Date.now() - answerTimeoutMs;
+      let waiting = false;
+      for (const list of [inFlight, buffer]) {
+        for (const item of list) {
+          if (item.done === undefined) continue;
+          if (item.at > cutoff) {
+            waiting = true;
+            break;
+          }
+          answer(item);
+        }
+      }
+      if (waiting) scheduleRelease();
+    }, answerTimeoutMs);
+    releaseTimer.unref();
+  }
+
+  function add(event: TrackingEvent | ClickEvent, click: boolean): Promise<void> {
+    if (closed) {
+      counters.lost += 1;
+      logger.warn({ source: 'tracking', logId: event.logId }, 'tracking event arrived after shutdown began; not recorded');
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      buffer.push({ event, click, at: Date.now(), done: resolve });
+      if (buffer.length > maxBuffered) enforceBound();
+      if (buffer.length >= maxBatch && flushTimer && failures === 0) {
+        clearTimeout(flushTimer);
+        flushTimer = undefined;
+      }
+      schedule();
+      scheduleRelease();
+    });
+  }
+
+  return {
+    recordOpen: (e) => add({ ...e, id: randomUUID() }, false),
+    recordClick: (e) => add({ ...e, id: randomUUID() }, true),
+    stats: () => ({ buffered: buffer.length, inFlight: inFlight.length, ...counters }),
+    async close(timeoutMs) {
+      closed = true;
+      const deadline = Date.now() + timeoutMs;
+      while ((buffer.length > 0 || inFlight.length > 0) && Date.now() < deadline) {
+        if (inFlight.length === 0 && flushTimer) {
+          clearTimeout(flushTimer);
+          flushTimer = undefined;
+          void flush();
+        }
+        await new Promise<void>((resolve) => {
+          idle = resolve;
+          setTimeout(resolve, 20);
+        });
+        idle = undefined;
+      }
+      if (flushTimer) clearTimeout(flushTimer);
+      if (releaseTimer) clearTimeout(releaseTimer);
+      const left = buffer.length + inFlight.length;
+      if (left > 0) {
+        counters.lost += left;
+        logger.error({ source: 'tracking', lost: left }, 'shutdown deadline passed with tracking events unwritten');
+      }
+      for (const item of [...inFlight, ...buffer]) answer(item);
+    },
+  };
+}
