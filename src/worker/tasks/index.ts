@@ -1,6 +1,7 @@
-// Beacon's task list: add each task file here (send-email.ts goes next to prune-tasks.ts).
+// Beacon's task list: every task file is registered here.
 import { createTaskRegistry, type TaskDepsOf, type TaskPayloadsOf } from '../registry.js';
 import { pruneTasksTask } from './prune-tasks.js';
+import { sendEmailTask } from './send-email.js';
 
 /**
  * Every task Beacon runs. main/ passes this to `createWorker` along with deps of type `BeaconTaskDeps`, and
@@ -8,7 +9,7 @@ import { pruneTasksTask } from './prune-tasks.js';
  */
 export const beaconTasks = createTaskRegistry([
   pruneTasksTask,
-  // sendEmailTask (src/worker/tasks/send-email.ts, payload { logId: number }, maxAttempts 5)
+  sendEmailTask,
 ]);
 
 /** The deps object main/ must build for `createWorker({ tasks: beaconTasks, deps })`. */
