@@ -1,0 +1,55 @@
+// Builds the Fastify app (routes, auth, error handling) from its dependencies; main/ decides whether to listen.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log/index.js';
+import type { Database } from '../storage/db.js';
+import { messageRoutes } from './api/messages.js';
+import { metricsRoutes } from './api/metrics.js';
+import { requireApiKey } from './auth.js';
+import { errorHandler } from './error-handler.js';
+import type { EnqueueSend } from './operations/queue-message.js';
+import { trackRoutes, type TrackDeps } from './track.js';
+
+export interface AppDeps extends TrackDeps {
+  db: Database;
+  logger: Logger;
+  enqueueSend: EnqueueSend;
+  /** Wakes this process's worker loops at once (ROLE=all); other processes hear the NOTIFY. */
+  wakeWorkers?: () => void;
+}
+
+/** Largest request body: generous for HTML newsletters, small enough that a flood cannot exhaust memory. */
+export const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Per-request lines would dominate the log at tracking volumes; errors are logged where they are handled.
+    disableRequestLogging: true,
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await deps.db.pool.query('select 1');
+      return { status: 'ok' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', error: 'database is not answering' });
+    }
+  });
+
+  trackRoutes(app, deps);
+
+  await app.register(async (api) => {
+    api.addHook('preHandler', requireApiKey(deps.db));
+    messageRoutes(api, deps);
+    metricsRoutes(api, deps);
+  });
+
+  return app;
+}

@@ -1,0 +1,31 @@
+// The one mapping from errors to HTTP answers: ours → their code, framework 4xx → as is, unknown → logged 500.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isAppError } from '../errors/index.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+/** Fastify's own client errors (bad JSON, body too large, wrong content type), with messages a client can act on. */
+const frameworkMessages: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Content-Type must be application/json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'Request body is empty; send a JSON object',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
+};
+
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (isAppError(error)) {
+    if (error.status >= 500) request.log.error({ err: error }, error.message);
+    const body: ErrorBody = { error: { code: error.code, message: error.userMessage, ...(error.field ? { field: error.field } : {}) } };
+    return reply.status(error.status).send(body);
+  }
+  const status = error.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const message = frameworkMessages[error.code] ?? (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'Request body is not valid JSON' : error.message);
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+    return reply.status(status).send({ error: { code, message } } satisfies ErrorBody);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.status(500).send({ error: { code: 'INTERNAL', message: 'Internal server error' } } satisfies ErrorBody);
+}
