@@ -2,7 +2,7 @@
 // docs/configuration.md is generated from this table (npm run docs:config).
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0).max(65535);
+const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
 /** Optional string: unset and empty both mean "not set". */
@@ -19,7 +19,7 @@ export interface Setting {
 }
 
 export const settings = {
-  PORT: { schema: port.default(3000), default: '3000', meaning: 'TCP port the HTTP server listens on (0 picks a free one).' },
+  PORT: { schema: port.default(3000), default: '3000', meaning: 'TCP port the HTTP server listens on.' },
   HOST: { schema: z.string().min(1).default('127.0.0.1'), default: '127.0.0.1', meaning: 'Address the HTTP server binds; loopback by default so a first run is not exposed.' },
   PUBLIC_URL: {
     schema: optionalString.pipe(z.string().url().optional()),

@@ -217,6 +217,26 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   }
 }
 
+/**
+ * The URL of the cluster in `dir` when a live Beacon is running it, so CLI commands can join it instead of
+ * starting a second server on the same data directory.
+ */
+export function runningClusterUrl(dir: string, database = 'beacon'): string | undefined {
+  const parent = path.dirname(path.resolve(dir));
+  try {
+    const owner = Number(fs.readFileSync(path.join(parent, 'beacon.pid'), 'utf8').trim());
+    if (!(owner > 0 && isAlive(owner))) return undefined;
+    const lines = fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (!(pid > 0 && isAlive(pid) && port > 0)) return undefined;
+    const creds = JSON.parse(fs.readFileSync(path.join(parent, 'postgres-credentials.json'), 'utf8')) as Credentials;
+    return `postgres://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts (initialising on first use) the cluster in `options.dir` on a free loopback port. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const { logger } = options;

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// The `beacon` command: start the service, run migrations, manage API keys.
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { createLogger, type Logger } from '../log/index.js';
+import { createApiKey, ensureAccount, listApiKeys, revokeApiKey } from '../storage/accounts.js';
+import type { Database } from '../storage/db.js';
+import { runMigrations } from '../storage/migrate.js';
+import { openDatabase } from './database.js';
+import { startBeacon } from './start.js';
+
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function setup(): { config: Config; logger: Logger } {
+  const config = loadConfig();
+  return { config, logger: createLogger({ level: config.logLevel }) };
+}
+
+/** Runs `fn` against the database (joining a running embedded Beacon if there is one), migrated. */
+async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+  const { config, logger } = setup();
+  const opened = await openDatabase(config, logger, { joinRunning: true, poolSize: 2 });
+  try {
+    await runMigrations(opened.db);
+    return await fn(opened.db);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function start(): Promise<void> {
+  const { config, logger } = setup();
+  const beacon = await startBeacon(config, logger, print);
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining tasks and tracking events');
+    beacon.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a positive integer');
+  return Number(value);
+}
+
+const program = new Command('beacon')
+  .description('Email delivery and engagement tracking on PostgreSQL.\nConfiguration comes from the environment: see docs/configuration.md.')
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description('run Beacon: HTTP API and tracking (ROLE=web), worker loops (ROLE=worker), or both (default)')
+  .action(start);
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit (start does this too)')
+  .action(() => withDatabase(async () => print('migrations applied')));
+
+const keys = program.command('keys').description('manage API keys');
+keys
+  .command('create')
+  .description('create an API key and print it (it is shown only once)')
+  .option('--account <name>', 'account the key belongs to (created if missing)', 'default')
+  .action((options: { account: string }) =>
+    withDatabase(async (db) => {
+      const key = await createApiKey(db.pool, await ensureAccount(db.pool, options.account));
+      print(key);
+    }),
+  );
+keys
+  .command('list')
+  .description('list API keys (prefixes only; keys themselves are not stored)')
+  .action(() =>
+    withDatabase(async (db) => {
+      for (const k of await listApiKeys(db.pool)) {
+        print(`${k.id}\taccount ${k.accountId}\t${k.prefix}…\tcreated ${k.createdAt.toISOString()}${k.revokedAt ? `\trevoked ${k.revokedAt.toISOString()}` : ''}`);
+      }
+    }),
+  );
+keys
+  .command('revoke')
+  .description('revoke an API key by its id (see keys list)')
+  .argument('<id>', 'key id', positiveInt)
+  .action((id: number) =>
+    withDatabase(async (db) => {
+      if (!(await revokeApiKey(db.pool, id))) {
+        process.exitCode = 1;
+        print(`no active key with id ${id}`);
+      } else print(`revoked key ${id}`);
+    }),
+  );
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`beacon: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

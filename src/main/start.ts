@@ -1,0 +1,98 @@
+// Wires Beacon together from a Config: database, migrations, first-run access, transport, worker loops, HTTP.
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/index.js';
+import { createOutboxTransport } from '../mail/outbox.js';
+import { renderMessage } from '../mail/render.js';
+import { createSmtpTransport } from '../mail/smtp.js';
+import type { MailTransport } from '../mail/transport.js';
+import { buildApp } from '../server/app.js';
+import { runMigrations } from '../storage/migrate.js';
+import { createTrackingRecorder } from '../tracking/recorder.js';
+import { createSigner } from '../tracking/signature.js';
+import { createEnqueue } from '../worker/enqueue.js';
+import { beaconTasks } from '../worker/tasks/index.js';
+import { createWorker } from '../worker/worker.js';
+import { bootstrapAccess } from './bootstrap.js';
+import { openDatabase } from './database.js';
+import { resolveTrackingSecrets } from './secrets.js';
+
+export interface RunningBeacon {
+  /** Where the HTTP server listens (ROLE=web or all). */
+  url: string | undefined;
+  /** Drains and stops everything in order; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** How long shutdown waits for buffered opens and clicks to reach the database. */
+const TRACKING_FLUSH_MS = 5_000;
+
+export async function startBeacon(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningBeacon> {
+  const opened = await openDatabase(config, logger, { joinRunning: false, poolSize: 20 });
+  const { db } = opened;
+  const stops: Array<() => Promise<void>> = [() => opened.close()];
+  const stop = async () => {
+    for (const fn of stops.splice(0).reverse()) {
+      await fn().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+    }
+  };
+  try {
+    await runMigrations(db);
+    const access = await bootstrapAccess(db, config.bootstrapApiKey);
+    const signer = createSigner(resolveTrackingSecrets(config));
+    const enqueue = createEnqueue(beaconTasks);
+
+    let transport: MailTransport | undefined;
+    let wakeWorkers: (() => void) | undefined;
+    if (config.role !== 'web') {
+      const outboxDir = path.join(config.dataDir, 'outbox');
+      const mail = config.smtpUrl !== undefined ? createSmtpTransport(config.smtpUrl, logger) : createOutboxTransport(outboxDir);
+      transport = mail;
+      stops.push(() => mail.close());
+      const worker = createWorker({
+        db,
+        logger,
+        concurrency: config.workerConcurrency,
+        tasks: beaconTasks,
+        deps: { transport: mail, render: (log) => renderMessage(log, { publicUrl: config.publicUrl, signer }) },
+      });
+      await worker.start();
+      wakeWorkers = () => worker.wake();
+      stops.push(() => worker.stop(config.shutdownGraceMs));
+    }
+
+    let url: string | undefined;
+    if (config.role !== 'worker') {
+      const recorder = createTrackingRecorder({ db, logger });
+      stops.push(() => recorder.close(TRACKING_FLUSH_MS));
+      const app = await buildApp({
+        db,
+        logger,
+        signer,
+        recorder,
+        enqueueSend: (q, payload) => enqueue(q, 'send_email', payload),
+        ...(wakeWorkers ? { wakeWorkers } : {}),
+      });
+      // Closed first on shutdown: no new requests, then the recorder flushes what the last ones buffered.
+      stops.push(() => app.close());
+      url = await app.listen({ port: config.port, host: config.host });
+    }
+
+    print('');
+    print(`Beacon is running (role: ${config.role}).`);
+    if (url !== undefined) print(`  HTTP:      ${url}   (tracking links use ${config.publicUrl})`);
+    print(`  Database:  ${opened.where}`);
+    if (transport !== undefined) print(`  Mail goes: ${transport.kind === 'outbox' ? `to the local outbox, ${transport.describe()}` : transport.describe()}`);
+    print(`  Data:      ${config.dataDir}`);
+    if (access.newKey !== undefined) {
+      print('');
+      print(`  API key (shown once, store it now): ${access.newKey}`);
+      print(`  Try: curl -H "Authorization: Bearer ${access.newKey}" ${url ?? config.publicUrl}/api/metrics/daily`);
+    }
+    print('');
+    return { url, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
