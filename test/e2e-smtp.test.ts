@@ -1,0 +1,132 @@
+// End to end on real parts: Beacon on real Postgres sends real newsletters to a real SMTP server; we follow the links.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
+import { createLogger } from '../src/log/index.js';
+import { startBeacon, type RunningBeacon } from '../src/main/start.js';
+import { verifyTrackingCounters } from '../src/storage/metrics.js';
+import { hrefsOf, trackedDestination } from './helpers/html-links.js';
+import { freePort } from './helpers/net.js';
+import { startSmtpSink } from './helpers/smtp-sink.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/emails');
+const API_KEY = 'bk_e2e_test_key_0123456789abcdef';
+const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+const HANDWRITTEN = `<html><body>
+<p><a href="mailto:help@example.com?subject=Hi">mail us</a> <a href="#faq">FAQ</a> <a href='tel:+15555550100'>call</a>
+<a href="https://example.com/r?key=1&amp;id=2">entities</a> <a href="{{unsubscribe_url}}">unsubscribe</a></p>
+</body></html>`;
+
+let db: TestDatabase;
+let sink: Awaited<ReturnType<typeof startSmtpSink>>;
+let beacon: RunningBeacon;
+let base: string;
+let dataDir: string;
+
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...init.headers } });
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sink = await startSmtpSink();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-e2e-'));
+  const port = await freePort();
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    TRACKING_SECRETS: 'e2e-secret-0123456789abcdef',
+    SMTP_URL: sink.url,
+    PORT: String(port),
+    BOOTSTRAP_API_KEY: API_KEY,
+    DATA_DIR: dataDir,
+  });
+  beacon = await startBeacon(config, createLogger({ level: 'warn' }), () => undefined);
+  base = `http://localhost:${port}`;
+});
+
+afterAll(async () => {
+  await beacon?.stop();
+  await sink?.close();
+  await db?.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('a newsletter end to end over SMTP', () => {
+  const sent: Array<{ id: number; html: string; name: string }> = [];
+
+  it('queues the fixtures and the SMTP server receives them', async () => {
+    const bodies = [
+      ['inlined-newsletter', fs.readFileSync(path.join(FIXTURES, 'inlined-newsletter.html'), 'utf8')],
+      ['merge-tag-newsletter', fs.readFileSync(path.join(FIXTURES, 'merge-tag-newsletter.html'), 'utf8')],
+      ['handwritten', HANDWRITTEN],
+    ] as const;
+    for (const [name, html] of bodies) {
+      const res = await api('/api/messages', {
+        method: 'POST',
+        body: JSON.stringify({ from: 'Beacon News <news@example.test>', to: `${name}@example.test`, subject: name, html }),
+      });
+      expect(res.status).toBe(202);
+      const body = (await res.json()) as { id: number; status: string };
+      expect(body.status).toBe('queued');
+      sent.push({ id: body.id, html, name });
+    }
+    await sink.waitFor(3, 20_000);
+    expect(sink.messages.map((m) => m.parsed.subject).sort()).toEqual(bodies.map(([n]) => n).sort());
+  });
+
+  it('rewrites every web link to a tracking link that redirects to exactly the original, and leaves the rest alone', async () => {
+    for (const message of sent) {
+      const received = sink.messages.find((m) => m.parsed.subject === message.name)!;
+      const html = String(received.parsed.html);
+      const before = hrefsOf(message.html);
+      const after = hrefsOf(html);
+      expect(after).toHaveLength(before.length);
+      for (const [i, original] of before.entries()) {
+        if (/^https?:\/\//i.test(original)) {
+          expect(trackedDestination(after[i]!)).toBe(original);
+          const res = await fetch(after[i]!, { redirect: 'manual', headers: { 'user-agent': BROWSER } });
+          expect(res.status).toBe(302);
+          expect(res.headers.get('location')).toBe(original);
+        } else {
+          expect(after[i]).toBe(original);
+        }
+      }
+    }
+    const merge = String(sink.messages.find((m) => m.parsed.subject === 'merge-tag-newsletter')!.parsed.html);
+    for (const tag of ['*|UNSUB|*', '*|ARCHIVE|*', '*|FORWARD|*', '*|UPDATE_PROFILE|*']) expect(merge).toContain(`href="${tag}"`);
+    const hand = String(sink.messages.find((m) => m.parsed.subject === 'handwritten')!.parsed.html);
+    for (const raw of ['href="mailto:help@example.com?subject=Hi"', 'href="#faq"', "href='tel:+15555550100'", 'href="{{unsubscribe_url}}"']) {
+      expect(hand).toContain(raw);
+    }
+  });
+
+  it('serves the pixel and shows the open, the clicks and today\'s counters', async () => {
+    for (const message of sent) {
+      const html = String(sink.messages.find((m) => m.parsed.subject === message.name)!.parsed.html);
+      const pixel = /<img src="([^"]*\/api\/track\/open\?[^"]*)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+      expect(pixel).toBeDefined();
+      const res = await fetch(pixel!, { headers: { 'user-agent': BROWSER } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/gif');
+      expect(Buffer.from(await res.arrayBuffer())).toHaveLength(43);
+    }
+    const clicks = { 'inlined-newsletter': 3, 'merge-tag-newsletter': 1, handwritten: 1 } as Record<string, number>;
+    for (const message of sent) {
+      const res = await api(`/api/messages/${message.id}`);
+      expect(res.status).toBe(200);
+      const view = (await res.json()) as Record<string, unknown>;
+      expect(view).toMatchObject({ id: message.id, status: 'sent', openCount: 1, clickCount: clicks[message.name] });
+      expect(typeof view.openedAt).toBe('string');
+      expect(typeof view.sentAt).toBe('string');
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    const res = await api(`/api/metrics/daily?from=${today}&to=${today}`);
+    const { days } = (await res.json()) as { days: Array<Record<string, unknown>> };
+    expect(days).toEqual([
+      { date: today, sent: 3, failed: 0, opens: 3, uniqueOpens: 3, clicks: 5, uniqueClicks: 3, machineOpens: 0, machineClicks: 0 },
+    ]);
+    expect(await verifyTrackingCounters(db.pool)).toEqual([]);
+  });
+});
