@@ -1,5 +1,5 @@
 // Builds the Fastify app (routes, auth, error handling) from its dependencies; main/ decides whether to listen.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/index.js';
 import type { Database } from '../storage/db.js';
 import { messageRoutes } from './api/messages.js';
@@ -25,7 +25,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     // Per-request lines would dominate the log at tracking volumes; errors are logged where they are handled.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
   });

@@ -21,6 +21,6 @@ export const pruneTasksTask = defineTask({
       total += deleted;
       if (deleted < PRUNE_BATCH_SIZE) break;
     }
-    ctx.logger.info({ source: 'worker', deleted: total }, `Pruned ${total} finished tasks`);
+    ctx.logger.info({ deleted: total }, `Pruned ${total} finished tasks`);
   },
 });
