@@ -1,7 +1,6 @@
 // Lint: typescript-eslint's recommended type-aware rules, plus the import rules of ARCHITECTURE.md.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
 
 const folders = ['main', 'config', 'log', 'errors', 'storage', 'tracking', 'mail', 'worker', 'server'];
@@ -19,17 +18,23 @@ const allowed = {
   errors: ['errors'],
 };
 
-const zones = [];
-for (const [target, may] of Object.entries(allowed)) {
-  for (const from of folders.filter((f) => !may.includes(f))) {
-    zones.push({
-      target: `./src/${target}`,
-      from: `./src/${from}`,
-      ...(target === 'server' && from === 'worker' ? { except: ['./enqueue.ts'] } : {}),
-      message: `src/${target} may not import src/${from} (see ARCHITECTURE.md, "Layout")`,
-    });
+/**
+ * One `no-restricted-imports` block per folder. Imports are matched as written (`../server/app.js`), so the
+ * rule needs no resolver and cannot silently stop matching.
+ */
+const boundaryConfigs = Object.entries(allowed).map(([target, may]) => {
+  const forbidden = folders.filter((f) => !may.includes(f) && !(target === 'server' && f === 'worker'));
+  const patterns = [
+    {
+      regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`,
+      message: `src/${target} may import only ${may.map((m) => `src/${m}`).join(', ')} (ARCHITECTURE.md, "Layout")`,
+    },
+  ];
+  if (target === 'server') {
+    patterns.push({ regex: '^(\\.\\./)+worker/(?!enqueue\\.js$)', message: 'src/server may import only worker/enqueue from src/worker' });
   }
-}
+  return { files: [`src/${target}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+});
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'drizzle/', 'data/', 'coverage/', 'test-results/'] },
@@ -37,14 +42,13 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: globals.node },
-    plugins: { 'import-x': importX },
     rules: {
-      'import-x/no-restricted-paths': ['error', { zones }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config reads process.env.' }],
     },
   },
+  ...boundaryConfigs,
   {
     files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', '*.config.ts', '*.config.js'],
     rules: { 'no-restricted-properties': 'off' },
