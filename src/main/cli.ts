@@ -101,7 +101,7 @@ keys
     withDatabase(async (db) => {
       if (!(await revokeApiKey(db.pool, id))) {
         process.exitCode = 1;
-        print(`no active key with id ${id}`);
+        process.stderr.write(`beacon: no active key with id ${id}\n`);
       } else print(`revoked key ${id}`);
     }),
   );

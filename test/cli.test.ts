@@ -1,0 +1,221 @@
+// The `beacon` command line as the real binary (node dist/main/cli.js): help, migrate, keys create/list/revoke on an
+// embedded DATA_DIR (alone, and joining a running Beacon) and on DATABASE_URL, and bad configuration.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../src/storage/accounts.js';
+import { cleanupBeaconProcesses, makeDataDir, postgresPidFor, runCli, startBeaconProcess, type BeaconProcess } from './helpers/beacon-process.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+const STACK_FRAME = /^\s+at .+[(:]/m;
+const KEY = /^(bk_[A-Za-z0-9_-]{43})$/m;
+const SECRETS = 'cli-test-secret-0123456789abcdef';
+
+afterAll(cleanupBeaconProcesses);
+
+function keyOf(stdout: string): string {
+  const key = KEY.exec(stdout)?.[1];
+  if (key === undefined) throw new Error(`no key in output:\n${stdout}`);
+  return key;
+}
+
+/** Parses `keys list` lines: id, account, prefix…, created[, revoked]. */
+function listed(stdout: string): Array<{ id: number; accountId: number; prefix: string; revoked: boolean }> {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const m = /^(\d+)\taccount (\d+)\t(\S+)…\tcreated \S+(\trevoked \S+)?$/.exec(line);
+      if (!m) throw new Error(`unexpected keys list line: ${JSON.stringify(line)}`);
+      return { id: Number(m[1]), accountId: Number(m[2]), prefix: m[3]!, revoked: m[4] !== undefined };
+    });
+}
+
+describe('help and usage errors', () => {
+  it('--help lists the commands and exits 0', async () => {
+    const r = await runCli(['--help'], {});
+    expect(r.code).toBe(0);
+    for (const cmd of ['start', 'migrate', 'keys']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+  });
+
+  it('each command takes --help and exits 0', async () => {
+    const cases: Array<[string[], RegExp[]]> = [
+      [['start', '--help'], [/Usage: beacon start/, /ROLE=web/]],
+      [['migrate', '--help'], [/Usage: beacon migrate/]],
+      [['keys', '--help'], [/Usage: beacon keys/, /^\s+create\b/m, /^\s+list\b/m, /^\s+revoke <id>/m]],
+      [['keys', 'create', '--help'], [/Usage: beacon keys create/, /--account <name>/]],
+      [['keys', 'list', '--help'], [/Usage: beacon keys list/]],
+      [['keys', 'revoke', '--help'], [/Usage: beacon keys revoke \[options\] <id>/]],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args, {})));
+    for (const [i, [args, patterns]] of cases.entries()) {
+      expect(results[i]!.code, args.join(' ')).toBe(0);
+      for (const p of patterns) expect(results[i]!.stdout, args.join(' ')).toMatch(p);
+    }
+  });
+
+  it('an unknown command exits non-zero and shows the help', async () => {
+    const r = await runCli(['frobnicate'], {});
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+    expect(r.stderr).toMatch(/Usage: beacon/);
+    expect(r.stderr).toMatch(/^\s+migrate\b/m);
+  });
+
+  it('revoke with an id that is not a positive integer is a usage error', async () => {
+    const r = await runCli(['keys', 'revoke', 'abc'], {});
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('must be a positive integer');
+  });
+});
+
+describe('bad configuration exits 1 naming the variable, without a stack trace', () => {
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['PORT=abc', { PORT: 'abc' }, /^\s+- PORT: /m],
+    ['SMTP_URL=http://x', { SMTP_URL: 'http://x' }, /^\s+- SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/m],
+    ['DATABASE_URL without TRACKING_SECRETS', { DATABASE_URL: 'postgres://beacon@127.0.0.1:1/beacon' }, /^\s+- TRACKING_SECRETS: required when DATABASE_URL is set/m],
+  ];
+  for (const [name, env, message] of cases) {
+    it(name, async () => {
+      const dataDir = makeDataDir('beacon-cli-bad-');
+      for (const args of [['start'], ['migrate'], ['keys', 'list']]) {
+        const r = await runCli(args, { DATA_DIR: dataDir, ...env });
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr).toMatch(/^Invalid configuration:/);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(STACK_FRAME);
+        expect(r.stdout).toBe('');
+      }
+      // Refused before touching anything: no database was initialised.
+      expect(fs.existsSync(path.join(dataDir, 'pg'))).toBe(false);
+    });
+  }
+});
+
+describe('embedded DATA_DIR', () => {
+  const dataDir = makeDataDir('beacon-cli-');
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  let createdKey: string;
+  let createdId: number;
+  let beacon: BeaconProcess;
+
+  it('migrate initialises the cluster, exits 0 and leaves no PostgreSQL running', async () => {
+    const r = await runCli(['migrate'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('migrations applied');
+    expect(fs.existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+    expect(postgresPidFor(dataDir)).toBeUndefined();
+    expect(fs.existsSync(path.join(dataDir, 'beacon.pid'))).toBe(false);
+    // Idempotent.
+    expect((await runCli(['migrate'], env)).code).toBe(0);
+  });
+
+  it('keys create prints a key once; keys list shows only its prefix', async () => {
+    const r = await runCli(['keys', 'create'], env);
+    expect(r.code, r.stderr).toBe(0);
+    createdKey = keyOf(r.stdout);
+    const list = await runCli(['keys', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain(createdKey);
+    const rows = listed(list.stdout);
+    expect(rows).toHaveLength(1);
+    expect(createdKey.startsWith(rows[0]!.prefix)).toBe(true);
+    expect(rows[0]!.revoked).toBe(false);
+    createdId = rows[0]!.id;
+    expect(postgresPidFor(dataDir)).toBeUndefined();
+  });
+
+  it('a Beacon started afterwards prints no key of its own and accepts the created one', async () => {
+    beacon = await startBeaconProcess({ dataDir, apiKey: null, env: { LOG_LEVEL: 'warn' } });
+    expect(beacon.printedKey).toBeUndefined();
+    const res = await fetch(`${beacon.url}/api/metrics/daily`, { headers: { authorization: `Bearer ${createdKey}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it('keys create/list/revoke while that Beacon runs join its database instead of failing on the lock', async () => {
+    const pg = postgresPidFor(dataDir);
+    expect(pg).toBeDefined();
+    const r = await runCli(['keys', 'create', '--account', 'other'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const otherKey = keyOf(r.stdout);
+    // The running Beacon sees the new key at once, in its own account.
+    const asOther = (p: string, init: RequestInit = {}) =>
+      fetch(`${beacon.url}${p}`, { ...init, headers: { authorization: `Bearer ${otherKey}`, 'content-type': 'application/json' } });
+    const sent = await asOther('/api/messages', {
+      method: 'POST',
+      body: JSON.stringify({ from: 'o@example.com', to: 'r@example.com', subject: 'other', html: '<p>x</p>' }),
+    });
+    expect(sent.status).toBe(202);
+    const { id } = (await sent.json()) as { id: number };
+    const asDefault = await fetch(`${beacon.url}/api/messages/${id}`, { headers: { authorization: `Bearer ${createdKey}` } });
+    expect(asDefault.status).toBe(404);
+
+    const rows = listed((await runCli(['keys', 'list'], env)).stdout);
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((k) => k.accountId)).size).toBe(2);
+
+    const revoke = await runCli(['keys', 'revoke', String(createdId)], env);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(revoke.stdout).toContain(`revoked key ${createdId}`);
+    const refused = await fetch(`${beacon.url}/api/metrics/daily`, { headers: { authorization: `Bearer ${createdKey}` } });
+    expect(refused.status).toBe(401);
+    expect((await asOther('/api/metrics/daily')).status).toBe(200);
+
+    const again = await runCli(['keys', 'revoke', String(createdId)], env);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain(`no active key with id ${createdId}`);
+    expect(again.stderr).not.toMatch(STACK_FRAME);
+    expect(listed((await runCli(['keys', 'list'], env)).stdout).find((k) => k.id === createdId)?.revoked).toBe(true);
+
+    // The Beacon's own PostgreSQL served all of it and is still the one running.
+    expect(postgresPidFor(dataDir)).toBe(pg);
+    expect(fs.readFileSync(path.join(dataDir, 'beacon.pid'), 'utf8').trim()).toBe(String(beacon.beaconPid));
+    beacon.kill('SIGTERM');
+    expect(await beacon.exited).toEqual({ code: 0, signal: null });
+    expect(postgresPidFor(dataDir)).toBeUndefined();
+  });
+});
+
+describe('DATABASE_URL', () => {
+  let db: TestDatabase;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    env = { DATABASE_URL: db.url, TRACKING_SECRETS: SECRETS, DATA_DIR: makeDataDir('beacon-cli-ext-'), LOG_LEVEL: 'warn' };
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('migrate, keys create/list/revoke work against an external PostgreSQL and store only a hash', async () => {
+    const m = await runCli(['migrate'], env);
+    expect(m.code, m.stderr).toBe(0);
+    expect(fs.existsSync(path.join(env.DATA_DIR!, 'pg'))).toBe(false);
+
+    const key = keyOf((await runCli(['keys', 'create', '--account', 'acme'], env)).stdout);
+    const { rows } = await db.pool.query<{ id: number; name: string; prefix: string; revoked_at: Date | null }>(
+      'select k.id, a.name, k.prefix, k.revoked_at from api_keys k join accounts a on a.id = k.account_id where k.key_hash = $1',
+      [hashApiKey(key)],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: 'acme', revoked_at: null });
+    expect(key.startsWith(rows[0]!.prefix)).toBe(true);
+    const { rows: plain } = await db.pool.query('select 1 from api_keys where key_hash = $1 or prefix = $1', [key]);
+    expect(plain).toHaveLength(0);
+
+    const list = listed((await runCli(['keys', 'list'], env)).stdout);
+    expect(list).toEqual([{ id: rows[0]!.id, accountId: expect.any(Number), prefix: rows[0]!.prefix, revoked: false }]);
+
+    const revoke = await runCli(['keys', 'revoke', String(rows[0]!.id)], env);
+    expect(revoke.code).toBe(0);
+    const after = await db.pool.query<{ revoked_at: Date | null }>('select revoked_at from api_keys where id = $1', [rows[0]!.id]);
+    expect(after.rows[0]!.revoked_at).toBeInstanceOf(Date);
+    const again = await runCli(['keys', 'revoke', String(rows[0]!.id)], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`no active key with id ${rows[0]!.id}`);
+    const missing = await runCli(['keys', 'revoke', '999999'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no active key with id 999999');
+  });
+});
