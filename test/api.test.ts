@@ -95,6 +95,13 @@ describe('bad input to POST /api/messages', () => {
     ['html of the wrong type', { ...message, html: 42 }, 400, '"html" must be a string'],
     ['trackOpens of the wrong type', { ...message, trackOpens: 'yes' }, 400, '"trackOpens" must be true or false'],
     ['an unknown field', { ...message, bcc: 'x@example.com' }, 400, 'unknown field "bcc"'],
+    ['a list of recipients', { ...message, to: 'other@example.com, Evil <victim@example.com>' }, 400, '"to" must be exactly one email address'],
+    ['a group of recipients', { ...message, to: 'team: x@example.com, y@example.com;' }, 400, '"to" must be exactly one email address'],
+    ['semicolon-separated recipients', { ...message, to: 'x@example.com; y@example.com <z@example.com>' }, 400, '"to" must be exactly one'],
+    ['a NUL in html', { ...message, html: 'a\u0000b' }, 400, '"html" must not contain NUL characters'],
+    ['a NUL in a display name', { ...message, from: 'A\u0000 <a@example.com>' }, 400, '"from" must not contain NUL characters'],
+    ['an html part over 5 MiB', { ...message, html: 'x'.repeat(6 * 1024 * 1024) }, 400, '"html" must be at most 5242880 characters'],
+    ['a blank subject', { ...message, subject: '   ' }, 400, '"subject" must not be empty'],
     ['an array', [message], 400, 'must be a JSON object'],
     ['null', 'null', 400, 'must be a JSON object'],
     ['broken JSON', '{"from":', 400, 'not valid JSON'],
@@ -123,9 +130,9 @@ describe('bad input to POST /api/messages', () => {
   });
 
   it('bad ids and dates → 400, unknown ids → 404', async () => {
-    for (const id of ['0', '-1', 'abc', '1.5', '99999999999999999999']) expect((await get(keyA, `/api/messages/${id}`)).statusCode).toBe(400);
+    for (const id of ['0', '-1', 'abc', '1.5', '99999999999999999999', '9999999999999999']) expect((await get(keyA, `/api/messages/${id}`)).statusCode).toBe(400);
     expect((await get(keyA, '/api/messages/987654321')).statusCode).toBe(404);
-    for (const q of ['from=2026-02-30', 'from=yesterday', 'from=2026-03-02&to=2026-03-01', 'from=2020-01-01&to=2026-01-01', 'x=1']) {
+    for (const q of ['from=2026-02-30', 'from=yesterday', 'from=0000-01-01&to=0000-12-31', 'to=0000-01-01', 'from=2026-03-02&to=2026-03-01', 'from=2020-01-01&to=2026-01-01', 'x=1']) {
       expect((await get(keyA, `/api/metrics/daily?${q}`)).statusCode).toBe(400);
     }
   });

@@ -1,46 +1,62 @@
 // Request schemas of the JSON API, and turning a zod failure into a 400 that names the field.
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { AppError } from '../../errors/index.js';
 
 const MAX_HEADER_LENGTH = 998; // RFC 5322 line limit
 const MAX_BODY_PART = 5 * 1024 * 1024;
-const addrSpec = z.email();
-// "Display Name <user@example.com>" or a bare address.
-const NAMED = /^\s*(?:"([^"\r\n]*)"|([^<>"\r\n]*?))\s*<([^<>\s]+)>\s*$/;
+const addrSpec = z.email({ pattern: z.regexes.unicodeEmail });
 
-/** An RFC 5322 mailbox: `user@example.com` or `Name <user@example.com>`; never a line break (header injection). */
-export const mailbox = z
-  .string({ error: 'must be a string' })
-  .max(MAX_HEADER_LENGTH)
-  .refine((v) => !/[\r\n]/.test(v), 'must not contain line breaks')
-  .refine((v) => {
-    const m = NAMED.exec(v);
-    return addrSpec.safeParse(m ? m[3] : v.trim()).success;
-  }, 'must be an email address like user@example.com or "Name <user@example.com>"')
+/** A string field: type errors say so, and a NUL (which Postgres text cannot hold) is a 400, not a 500. */
+const text = (max: number) =>
+  z
+    .string({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a string' : undefined) })
+    .max(max, `must be at most ${max} characters`)
+    .refine((v) => !v.includes('\0'), 'must not contain NUL characters');
+
+/** One header line: no line breaks (header injection). */
+const headerText = (max: number) => text(max).refine((v) => !/[\r\n]/.test(v), 'must not contain line breaks');
+
+/**
+ * Exactly one RFC 5322 mailbox, `user@example.com` or `Name <user@example.com>`. Parsed by nodemailer's own
+ * address parser, so what is accepted here is what the transport will send to: a list or a group is refused,
+ * since one usage log is one recipient.
+ */
+export const mailbox = headerText(MAX_HEADER_LENGTH)
+  .superRefine((v, ctx) => {
+    const parsed = addressparser(v);
+    const only = parsed.length === 1 ? parsed[0] : undefined;
+    if (only === undefined || 'group' in only) {
+      ctx.addIssue({ code: 'custom', message: 'must be exactly one email address (no lists or groups)' });
+    } else if (!addrSpec.safeParse(only.address).success) {
+      ctx.addIssue({ code: 'custom', message: 'must be an email address like user@example.com or "Name <user@example.com>"' });
+    }
+  })
   .transform((v) => v.trim());
 
 export const createMessageBody = z.strictObject({
   from: mailbox,
   to: mailbox,
-  subject: z
-    .string({ error: 'must be a string' })
-    .min(1, 'must not be empty')
-    .max(MAX_HEADER_LENGTH)
-    .refine((v) => !/[\r\n]/.test(v), 'must not contain line breaks'),
-  html: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(MAX_BODY_PART),
-  text: z.string({ error: 'must be a string' }).max(MAX_BODY_PART).optional(),
+  subject: headerText(MAX_HEADER_LENGTH).refine((v) => v.trim() !== '', 'must not be empty'),
+  html: text(MAX_BODY_PART).refine((v) => v.trim() !== '', 'must not be empty'),
+  text: text(MAX_BODY_PART).optional(),
   trackOpens: z.boolean({ error: 'must be true or false' }).default(true),
   trackClicks: z.boolean({ error: 'must be true or false' }).default(true),
 });
 export type CreateMessageBody = z.output<typeof createMessageBody>;
 
 export const idParam = z.strictObject({
-  id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer').transform(Number),
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer')
+    .transform(Number)
+    .refine(Number.isSafeInteger, 'is too large'),
 });
 
+// Years 1970–9999: what a calendar of sends can hold, and nothing Postgres's date arithmetic can trip on.
 const isoDay = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-01-31')
+  .regex(/^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$/, 'must be a date like 2026-01-31 (years 1970 to 9999)')
   .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'is not a real date');
 
 export const MAX_METRICS_DAYS = 366;
