@@ -9,6 +9,7 @@ import { getUsageLog, insertUsageLog } from '../src/storage/usage-logs.js';
 import { createSigner } from '../src/tracking/signature.js';
 import { createEnqueue } from '../src/worker/enqueue.js';
 import { beaconTasks } from '../src/worker/tasks/index.js';
+import { SEND_EMAIL_MAX_ATTEMPTS } from '../src/worker/tasks/send-email.js';
 import { createWorker, type Worker } from '../src/worker/worker.js';
 import { captureLogger, waitFor } from './helpers/worker-fixtures.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
@@ -77,8 +78,9 @@ describe('send_email', () => {
   it('retries a transient failure, keeping the error meanwhile, then sends', async () => {
     transport.failNext(new SendError('connect ECONNREFUSED', false));
     const logId = await queue('transient');
-    await waitFor(async () => (await status(logId)).status === 'sent');
-    expect(await taskOf(logId)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    await waitFor(async () => (await taskOf(logId)).status === 'succeeded');
+    expect(await taskOf(logId)).toMatchObject({ attempts: 2 });
+    expect((await status(logId)).status).toBe('sent');
     expect((await status(logId)).lastError).toBeNull();
     expect(transport.sent).toHaveLength(1);
   });
@@ -89,15 +91,16 @@ describe('send_email', () => {
     const logId = await queue('permanent');
     await waitFor(async () => (await taskOf(logId)).status === 'dead');
     expect(await status(logId)).toMatchObject({ status: 'failed', lastError: '550 mailbox unavailable' });
+    expect((await taskOf(logId)).last_error).toContain('550 mailbox unavailable');
     expect(await taskOf(logId)).toMatchObject({ attempts: 1 });
     expect((await getDailyMetrics(db.pool, accountId, today(), today()))[0]!.failed).toBe(before + 1);
   });
 
   it('transient failures on every attempt end with a failed log and a dead task', async () => {
-    for (let i = 0; i < 5; i++) transport.failNext(new SendError('421 try again later', false));
+    for (let i = 0; i < SEND_EMAIL_MAX_ATTEMPTS; i++) transport.failNext(new SendError('421 try again later', false));
     const logId = await queue('always transient');
     await waitFor(async () => (await taskOf(logId)).status === 'dead', 10_000);
-    expect(await taskOf(logId)).toMatchObject({ attempts: 5 });
+    expect(await taskOf(logId)).toMatchObject({ attempts: SEND_EMAIL_MAX_ATTEMPTS });
     expect(await status(logId)).toMatchObject({ status: 'failed', lastError: '421 try again later' });
     expect(transport.sent).toHaveLength(0);
   });
@@ -111,5 +114,38 @@ describe('send_email', () => {
       return rows.length === 2;
     });
     expect(transport.sent.filter((m) => m.logId === logId)).toHaveLength(1);
+  });
+});
+
+describe('send_email retry policy', () => {
+  it('rides out an SMTP outage for hours, not seconds', async () => {
+    const { retryDelayMs } = await import('../src/worker/backoff.js');
+    const { SEND_EMAIL_RETRY } = await import('../src/worker/tasks/send-email.js');
+    let total = 0;
+    for (let attempt = 1; attempt < SEND_EMAIL_MAX_ATTEMPTS; attempt++) total += retryDelayMs(attempt, { ...SEND_EMAIL_RETRY, random: () => 0 });
+    // The shortest the jitter allows: 4.5 hours.
+    expect(total / 3_600_000).toBeGreaterThan(4.5);
+  });
+
+  it('shows a message waiting for a retry as queued, with the error', async () => {
+    const slow = createWorker({
+      db,
+      logger: captureLogger().logger,
+      concurrency: 1,
+      tasks: beaconTasks,
+      deps: { transport, render: (log) => renderMessage(log, { publicUrl: 'https://t.example', signer }) },
+      pollIntervalMs: 50,
+      retry: { baseMs: 60_000, capMs: 60_000 },
+    });
+    await worker.stop(1_000);
+    await slow.start();
+    try {
+      transport.failNext(new SendError('connect ECONNREFUSED 127.0.0.1:25', false));
+      const logId = await queue('waiting');
+      await waitFor(async () => (await taskOf(logId)).attempts === 1 && (await taskOf(logId)).status === 'pending');
+      expect(await status(logId)).toMatchObject({ status: 'queued', lastError: 'connect ECONNREFUSED 127.0.0.1:25' });
+    } finally {
+      await slow.stop(1_000);
+    }
   });
 });

@@ -115,7 +115,7 @@ export async function markUsageLogFailed(q: Queryable, id: number, error: string
   return true;
 }
 
-/** A transient failure: keep the error for the reader while the task waits to retry. */
+/** A transient failure: back to `queued`, with the error kept for the reader while the task waits to retry. */
 export async function noteUsageLogError(q: Queryable, id: number, error: string): Promise<void> {
-  await q.query(`update usage_logs set last_error = $2 where id = $1 and status in ('queued', 'sending')`, [id, error]);
+  await q.query(`update usage_logs set status = 'queued', last_error = $2 where id = $1 and status in ('queued', 'sending')`, [id, error]);
 }

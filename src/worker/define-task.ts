@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../log/index.js';
 import type { Database } from '../storage/db.js';
+import type { BackoffOptions } from './backoff.js';
 
 /** What a handler learns about the run it is in. */
 export interface TaskRunInfo {
@@ -39,6 +40,8 @@ export interface TaskDefinition<T extends string, S extends z.ZodType, D> {
   readonly payload: S;
   /** Stored on the row at enqueue; default 5. */
   readonly maxAttempts: number | undefined;
+  /** This task's retry backoff; the worker's `retry` option, when given, overrides it (tests, operators). */
+  readonly retry: BackoffOptions | undefined;
   readonly recurring: RecurringSchedule | undefined;
   /** A property, not a method: that keeps `D` contravariant, so missing deps are a compile error. */
   readonly handler: (payload: z.output<S>, ctx: TaskContext<D>) => Promise<void>;
@@ -52,6 +55,7 @@ export interface DefineTaskInput<T extends string, S extends z.ZodType, D> {
   type: T;
   payload: S;
   maxAttempts?: number;
+  retry?: BackoffOptions;
   recurring?: RecurringSchedule;
   handler: (payload: z.output<S>, ctx: TaskContext<D>) => Promise<void>;
 }
@@ -68,6 +72,7 @@ export function defineTask<const T extends string, S extends z.ZodType, D = unkn
     type: input.type,
     payload: input.payload,
     maxAttempts: input.maxAttempts,
+    retry: input.retry,
     recurring: input.recurring,
     handler: input.handler,
   });

@@ -66,7 +66,7 @@ async function finish(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinition
   }
   const last = outcome.permanent || task.attempt >= task.maxAttempts;
   if (!last) {
-    const delay = retryDelayMs(task.attempt, env.retry);
+    const delay = retryDelayMs(task.attempt, { ...def.retry, ...env.retry });
     logger.warn({ err: outcome.cause, attempt: task.attempt, retryInMs: delay }, `Task failed; retrying: ${outcome.error}`);
     return failTask(q, task.id, env.workerId, outcome.error, new Date(Date.now() + delay));
   }

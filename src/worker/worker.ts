@@ -29,7 +29,7 @@ export interface WorkerOptions<R extends TaskRegistry> {
   staleAfterMs?: number;
   /** Initial identity; replaced by a fresh one if this worker is ever declared dead. */
   workerId?: string;
-  /** Task retry backoff (base 1 s, cap 1 h, equal jitter by default). */
+  /** Overrides every task's retry backoff (default: the task's own, else base 1 s, cap 1 h, equal jitter). */
   retry?: BackoffOptions;
 }
 

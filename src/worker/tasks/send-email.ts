@@ -17,12 +17,18 @@ export interface SendEmailDeps {
   render: (log: UsageLogForSend) => Rendered;
 }
 
-export const SEND_EMAIL_MAX_ATTEMPTS = 5;
+/**
+ * Like a mail relay, ride out an SMTP outage for hours rather than seconds: 30 s doubling to an hourly cap,
+ * 16 attempts: between 4.5 and 9 hours in all (equal jitter) before the message is failed.
+ */
+export const SEND_EMAIL_MAX_ATTEMPTS = 16;
+export const SEND_EMAIL_RETRY = { baseMs: 30_000, capMs: 3_600_000 } as const;
 
 export const sendEmailTask = defineTask<'send_email', z.ZodObject<{ logId: z.ZodNumber }>, SendEmailDeps>({
   type: 'send_email',
   payload: z.object({ logId: z.number().int().positive() }),
   maxAttempts: SEND_EMAIL_MAX_ATTEMPTS,
+  retry: SEND_EMAIL_RETRY,
   async handler({ logId }, ctx) {
     const log = await loadSendable(ctx.db.pool, logId, ctx.logger);
     if (log === undefined) return;
