@@ -111,11 +111,9 @@ describe('npm start in outbox mode (first run)', () => {
     expect(postgresPidFor(dataDir)).toBeUndefined();
   });
 
-  // KNOWN BUG (package.json, not ours to edit here): "start" is `npm run build --silent && node dist/main/cli.js start`,
-  // so npm runs `sh -c "… && node …"`; npm forwards SIGTERM to that shell, dash dies, and Beacon keeps running
-  // orphaned (no drain, PostgreSQL still up). `… && exec node dist/main/cli.js start` fixes it. When it is fixed this
-  // test starts passing and vitest reports it: turn `it.fails` into `it`.
-  it.fails('SIGTERM to npm itself (docker stop / a process manager) reaches Beacon, which drains and exits', async () => {
+  // npm runs the start script through `sh -c` and signals that shell: without `exec` in the script, the shell
+  // died and Beacon ran on orphaned (no drain, PostgreSQL still up).
+  it('SIGTERM to npm itself (docker stop / a process manager) reaches Beacon, which drains and exits', async () => {
     beacon = await startBeaconProcess({ via: 'npm', dataDir, apiKey: null });
     beacon.kill('SIGTERM');
     await beacon.exited;
