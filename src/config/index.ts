@@ -47,10 +47,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const problems: string[] = [];
   const secrets = p.TRACKING_SECRETS?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (secrets !== undefined && secrets.some((s) => s.length < MIN_SECRET_LENGTH)) {
+  if (secrets !== undefined && secrets.length === 0) {
+    problems.push('TRACKING_SECRETS: holds no secret (set one or more comma-separated secrets, or unset it)');
+  } else if (secrets !== undefined && secrets.some((s) => s.length < MIN_SECRET_LENGTH)) {
     problems.push(`TRACKING_SECRETS: every secret must be at least ${MIN_SECRET_LENGTH} characters`);
   }
-  if (p.DATABASE_URL !== undefined && (secrets === undefined || secrets.length === 0)) {
+  if (p.DATABASE_URL !== undefined && p.TRACKING_SECRETS === undefined) {
     problems.push('TRACKING_SECRETS: required when DATABASE_URL is set (every web process must sign with the same keys)');
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -22,7 +22,12 @@ export const settings = {
   PORT: { schema: port.default(3000), default: '3000', meaning: 'TCP port the HTTP server listens on.' },
   HOST: { schema: z.string().min(1).default('127.0.0.1'), default: '127.0.0.1', meaning: 'Address the HTTP server binds; loopback by default so a first run is not exposed.' },
   PUBLIC_URL: {
-    schema: optionalString.pipe(z.string().url().optional()),
+    schema: optionalString.pipe(
+      z
+        .string()
+        .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/i, 'must be an http:// or https:// URL without query or fragment')
+        .optional(),
+    ),
     default: 'http://localhost:$PORT',
     meaning: 'Base of every tracking URL put into emails; must be reachable by recipients in production.',
   },
@@ -45,7 +50,14 @@ export const settings = {
   WORKER_CONCURRENCY: { schema: positiveInt.max(256).default(5), default: '5', meaning: 'Worker loops per process (the audit\'s CONCURRENCY_LIMIT).' },
   ROLE: { schema: z.enum(['all', 'web', 'worker']).default('all'), default: 'all', meaning: 'web (HTTP only), worker (loops only) or all, so each can scale out separately.' },
   BOOTSTRAP_API_KEY: {
-    schema: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    schema: optionalString.pipe(
+      z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .max(200, 'must be at most 200 characters')
+        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <key>")')
+        .optional(),
+    ),
     default: 'unset: a key is generated on first start and printed once',
     meaning: 'If set and no key exists yet, registered for the default account (scripts and tests).',
   },

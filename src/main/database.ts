@@ -21,7 +21,9 @@ export interface OpenOptions {
 }
 
 export async function openDatabase(config: Config, logger: Logger, options: OpenOptions): Promise<OpenedDatabase> {
-  const onError = (err: Error) => logger.warn({ err, source: 'storage' }, 'idle database connection failed');
+  // Only the message and code: the error of an idle pg client can carry the client itself (connection secrets).
+  const onError = (err: Error) =>
+    logger.warn({ source: 'storage', error: err.message, code: (err as { code?: string }).code }, 'idle database connection failed');
   const pgDir = path.join(config.dataDir, 'pg');
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;

@@ -39,6 +39,11 @@ export async function startBeacon(config: Config, logger: Logger, print: (line: 
   try {
     await runMigrations(db);
     const access = await bootstrapAccess(db, config.bootstrapApiKey);
+    // Printed at once: if a later step fails (a busy port), the key must not be lost with it.
+    if (access.newKey !== undefined) {
+      print('');
+      print(`  API key (shown once, store it now): ${access.newKey}`);
+    }
     const signer = createSigner(resolveTrackingSecrets(config));
     const enqueue = createEnqueue(beaconTasks);
 
@@ -85,8 +90,7 @@ export async function startBeacon(config: Config, logger: Logger, print: (line: 
     if (transport !== undefined) print(`  Mail goes: ${transport.kind === 'outbox' ? `to the local outbox, ${transport.describe()}` : transport.describe()}`);
     print(`  Data:      ${config.dataDir}`);
     if (access.newKey !== undefined) {
-      print('');
-      print(`  API key (shown once, store it now): ${access.newKey}`);
+      print(`  API key:   printed above, once`);
       print(`  Try: curl -H "Authorization: Bearer ${access.newKey}" ${url ?? config.publicUrl}/api/metrics/daily`);
     }
     print('');

@@ -143,7 +143,7 @@ async function stopOrphan(dir: string, logger: Logger): Promise<void> {
   }
   const pid = Number(lines[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !commandOf(pid).includes('postgres')) return;
-  logger.warn({ pid, dir }, 'found a PostgreSQL server left running by a Beacon that did not shut down; stopping it');
+  logger.warn({ postmasterPid: pid, dir }, 'found a PostgreSQL server left running by a Beacon that did not shut down; stopping it');
   process.kill(pid, 'SIGINT');
   if (!(await waitForExit(pid, STOP_TIMEOUT_MS))) {
     process.kill(pid, 'SIGQUIT');
@@ -274,7 +274,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw err;
   }
   const pid = child.pid ?? 0;
-  logger.debug({ pid, port, dir }, 'embedded PostgreSQL ready');
+  logger.debug({ postmasterPid: pid, port, dir }, 'embedded PostgreSQL ready');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -287,7 +287,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
         if (!isAlive(pid)) return;
         process.kill(pid, 'SIGINT');
         if (!(await waitForExit(pid, STOP_TIMEOUT_MS))) {
-          logger.warn({ pid }, 'embedded PostgreSQL did not stop within 30 s; sending SIGQUIT');
+          logger.warn({ postmasterPid: pid }, 'embedded PostgreSQL did not stop within 30 s; sending SIGQUIT');
           process.kill(pid, 'SIGQUIT');
           await waitForExit(pid, 5_000);
         }

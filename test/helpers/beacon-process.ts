@@ -241,13 +241,11 @@ export async function startBeaconProcess(options: StartOptions = {}): Promise<Be
   let url: string | undefined;
   let printedKey: string | undefined;
   const ready = new Promise<void>((resolve, reject) => {
-    // The banner is printed synchronously: "", BANNER, HTTP, Database, Mail goes, Data, "", then optionally
-    // the API key and a Try line and "". The key line, when there is one, immediately follows that blank.
-    let state: 'wait' | 'banner' | 'afterData' | 'afterBlank' | 'key' = 'wait';
-    let blankTimer: NodeJS.Timeout | undefined;
+    // A first start prints its new key as soon as it exists (before the banner); the banner is printed
+    // synchronously, from BANNER through the Data line (and the key's reminder lines) to a blank line.
+    let state: 'wait' | 'banner' | 'afterData' = 'wait';
     const done = (err?: Error) => {
       clearTimeout(timer);
-      clearTimeout(blankTimer);
       onLine = () => undefined;
       if (err) reject(err);
       else resolve();
@@ -255,31 +253,16 @@ export async function startBeaconProcess(options: StartOptions = {}): Promise<Be
     const timer = setTimeout(() => done(new Error(`Beacon did not print "${BANNER}" within ${timeoutMs} ms; output:\n${output()}`)), timeoutMs);
     void exited.then((e) => done(new Error(`Beacon exited (code ${e.code}, signal ${e.signal}) before it was ready; output:\n${output()}`)));
     onLine = (line) => {
+      const key = KEY_LINE.exec(line);
+      if (key) printedKey = key[1];
       if (state === 'wait') {
         if (line.includes(BANNER)) state = 'banner';
         return;
       }
-      if (state === 'banner') {
-        const http = /^\s*HTTP:\s+(\S+)/.exec(line);
-        if (http) url = http[1];
-        if (/^\s*Data:/.test(line)) state = 'afterData';
-        return;
-      }
-      if (state === 'afterData' && line === '') {
-        state = 'afterBlank';
-        // No further line this soon: nothing else belongs to the banner (no key printed).
-        blankTimer = setTimeout(() => done(), 500);
-        return;
-      }
-      if (state === 'afterBlank') {
-        clearTimeout(blankTimer);
-        const key = KEY_LINE.exec(line);
-        if (!key) return done();
-        printedKey = key[1];
-        state = 'key';
-        return;
-      }
-      if (state === 'key' && line === '') done();
+      const http = /^\s*HTTP:\s+(\S+)/.exec(line);
+      if (http) url = http[1];
+      if (/^\s*Data:/.test(line)) state = 'afterData';
+      else if (state === 'afterData' && line === '') done();
     };
     for (const line of [...lines]) onLine(line);
   });
