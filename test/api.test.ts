@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../src/log/index.js';
 import { buildApp } from '../src/server/app.js';
 import { createAccount, createApiKey } from '../src/storage/accounts.js';
+import { createDatabase } from '../src/storage/db.js';
+import { freePort } from './helpers/net.js';
 import { verifyTrackingCounters } from '../src/storage/metrics.js';
 import { createTrackingRecorder, type TrackingRecorder } from '../src/tracking/recorder.js';
 import { createSigner } from '../src/tracking/signature.js';
@@ -233,5 +235,32 @@ describe('tracking endpoints', () => {
     const click = await broken.inject({ url: path(buildClickUrl('https://t.example', signer, logId, 'https://example.com/z')) });
     expect(click.statusCode).toBe(302);
     await broken.close();
+  });
+});
+
+describe('when the database is unreachable', () => {
+  it('answers 503 (not 500) on the API and on /healthz, and tracking still answers', async () => {
+    const gone = createDatabase(`postgres://beacon:x@127.0.0.1:${await freePort()}/beacon`);
+    const goneRecorder = createTrackingRecorder({ db: gone, logger: createLogger({ level: 'silent' }), answerTimeoutMs: 50 });
+    const down = await buildApp({
+      db: gone,
+      logger: createLogger({ level: 'silent' }),
+      signer,
+      recorder: goneRecorder,
+      enqueueSend: async () => undefined,
+    });
+    try {
+      const health = await down.inject({ url: '/healthz' });
+      expect(health.statusCode).toBe(503);
+      const res = await down.inject({ method: 'POST', url: '/api/messages', headers: { authorization: `Bearer ${keyA}`, 'content-type': 'application/json' }, payload: JSON.stringify(message) });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: { code: 'DATABASE_UNAVAILABLE' } });
+      expect((await down.inject({ url: buildOpenUrl('', signer, 1) })).statusCode).toBe(200);
+      expect((await down.inject({ url: buildClickUrl('', signer, 1, 'https://example.com/') })).statusCode).toBe(302);
+    } finally {
+      await down.close();
+      await goneRecorder.close(0);
+      await gone.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Builds the Fastify app (routes, auth, error handling) from its dependencies; main/ decides whether to listen.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/index.js';
-import type { Database } from '../storage/db.js';
+import { withTimeout, type Database } from '../storage/db.js';
 import { messageRoutes } from './api/messages.js';
 import { metricsRoutes } from './api/metrics.js';
 import { requireApiKey } from './auth.js';
@@ -16,6 +16,8 @@ export interface AppDeps extends TrackDeps {
   /** Wakes this process's worker loops at once (ROLE=all); other processes hear the NOTIFY. */
   wakeWorkers?: () => void;
 }
+
+const HEALTH_TIMEOUT_MS = 2_000;
 
 /** Largest request body: generous for HTML newsletters, small enough that a flood cannot exhaust memory. */
 export const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -36,7 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', async (_request, reply) => {
     try {
-      await deps.db.pool.query('select 1');
+      await withTimeout(deps.db.pool.query('select 1'), HEALTH_TIMEOUT_MS, 'health check');
       return { status: 'ok' };
     } catch {
       return reply.status(503).send({ status: 'unavailable', error: 'database is not answering' });

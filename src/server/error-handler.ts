@@ -1,6 +1,7 @@
 // The one mapping from errors to HTTP answers: ours → their code, framework 4xx → as is, unknown → logged 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../errors/index.js';
+import { isDatabaseUnavailable } from '../storage/db.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };
@@ -25,6 +26,13 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     const message = frameworkMessages[error.code] ?? (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'Request body is not valid JSON' : error.message);
     const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
     return reply.status(status).send({ error: { code, message } } satisfies ErrorBody);
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.error({ err: error }, 'database unavailable');
+    return reply
+      .status(503)
+      .header('retry-after', '5')
+      .send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database is not answering; try again shortly' } } satisfies ErrorBody);
   }
   request.log.error({ err: error }, 'unhandled error');
   return reply.status(500).send({ error: { code: 'INTERNAL', message: 'Internal server error' } } satisfies ErrorBody);
