@@ -32,22 +32,31 @@ async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
 
 async function start(): Promise<void> {
   const { config, logger } = setup();
-  const beacon = await startBeacon(config, logger, print);
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
-      process.exit(1);
-    }
+  let beacon: Awaited<ReturnType<typeof startBeacon>> | undefined;
+  const shutdown = (exitCode: number) => {
     stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining tasks and tracking events');
-    beacon.stop().then(
-      () => process.exit(0),
+    (beacon?.stop() ?? Promise.resolve()).then(
+      () => process.exit(exitCode),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
+  };
+  beacon = await startBeacon(config, logger, print, (message) => {
+    if (stopping) return;
+    logger.fatal(message);
+    process.stderr.write(`beacon: ${message}; stopping\n`);
+    shutdown(1);
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
+      process.exit(1);
+    }
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining tasks and tracking events');
+    shutdown(0);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -18,6 +18,8 @@ export interface OpenOptions {
   /** CLI commands join the cluster of a running Beacon rather than failing on its lock. */
   joinRunning: boolean;
   poolSize?: number;
+  /** The embedded PostgreSQL this process started has died. */
+  onDatabaseLost?: (message: string) => void;
 }
 
 export async function openDatabase(config: Config, logger: Logger, options: OpenOptions): Promise<OpenedDatabase> {
@@ -34,7 +36,12 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
   } else {
     url = options.joinRunning ? runningClusterUrl(pgDir) : undefined;
     if (url === undefined) {
-      embedded = await startEmbeddedPostgres({ dir: pgDir, logger });
+      const lost = options.onDatabaseLost;
+      embedded = await startEmbeddedPostgres({
+        dir: pgDir,
+        logger,
+        ...(lost ? { onUnexpectedExit: (e) => lost(`embedded PostgreSQL exited unexpectedly (code ${e.code}, signal ${e.signal}); see ${path.join(config.dataDir, 'postgres.log')}`) } : {}),
+      });
       url = embedded.url;
     }
     where = `embedded PostgreSQL in ${pgDir}`;

@@ -27,8 +27,17 @@ export interface RunningBeacon {
 /** How long shutdown waits for buffered opens and clicks to reach the database. */
 const TRACKING_FLUSH_MS = 5_000;
 
-export async function startBeacon(config: Config, logger: Logger, print: (line: string) => void): Promise<RunningBeacon> {
-  const opened = await openDatabase(config, logger, { joinRunning: false, poolSize: 20 });
+/**
+ * Starts Beacon. `onFatal` is called when it cannot go on (its embedded database died): the caller stops it
+ * and exits non-zero, so a supervisor (or the person at the terminal) sees it and restarts it.
+ */
+export async function startBeacon(
+  config: Config,
+  logger: Logger,
+  print: (line: string) => void,
+  onFatal: (message: string) => void = () => undefined,
+): Promise<RunningBeacon> {
+  const opened = await openDatabase(config, logger, { joinRunning: false, poolSize: 20, onDatabaseLost: onFatal });
   const { db } = opened;
   const stops: Array<() => Promise<void>> = [() => opened.close()];
   const stop = async () => {

@@ -19,6 +19,8 @@ export interface EmbeddedOptions {
   /** Extra `-c name=value` settings, e.g. fsync=off for throwaway test clusters. */
   settings?: Record<string, string>;
   database?: string;
+  /** Called if the postmaster exits without stop() (killed, crashed): nothing will bring it back by itself. */
+  onUnexpectedExit?: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void;
 }
 
 export interface EmbeddedPostgres {
@@ -277,6 +279,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   logger.debug({ postmasterPid: pid, port, dir }, 'embedded PostgreSQL ready');
 
   let stopping: Promise<void> | undefined;
+  child.once('exit', (code, signal) => {
+    if (stopping === undefined) options.onUnexpectedExit?.({ code, signal });
+  });
   return {
     url: `postgres://${auth}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     adminUrl,
