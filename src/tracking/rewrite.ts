@@ -4,7 +4,7 @@
 // every byte that is not a rewritten href value, a removed `data-beacon-track` attribute or the pixel stays
 // exactly as written: comments, conditional comments, whitespace, attribute order, quoting, entities.
 import { decideHref } from './destination.js';
-import { locateValue, scanHtml, whitespaceBefore, type ScannedStartTag } from './html-scan.js';
+import { locateValue, scanHtml, whitespaceBefore, type ScannedStartTag, type ScanResult } from './html-scan.js';
 
 export interface RewriteOptions {
   trackClicks: boolean;
@@ -105,10 +105,31 @@ function rewrite(html: string, options: RewriteOptions): RewriteResult {
   }
 
   if (options.openPixelUrl !== undefined) {
-    const at = scan.bodyEnds.at(-1) ?? html.length;
-    edits.push({ start: at, end: at, text: pixelTag(options.openPixelUrl) });
+    const bodyEnd = scan.bodyEnds.at(-1);
+    const pixel = bodyEnd === undefined ? trailingPixel(html, scan, options.openPixelUrl, warnings) : pixelTag(options.openPixelUrl);
+    const at = bodyEnd ?? html.length;
+    if (pixel !== undefined) edits.push({ start: at, end: at, text: pixel });
   }
   return { html: applyEdits(html, edits), trackedLinks, warnings };
+}
+
+/**
+ * The pixel appended to a document with no `</body>`. Broken HTML can swallow it (an unterminated comment, an
+ * unclosed `<script>` or `<textarea>`): a dangling comment is closed first, and the result is checked by
+ * tokenizing it, so a pixel that would not load is left out with a warning rather than sent as dead text.
+ */
+function trailingPixel(html: string, scan: ScanResult, openPixelUrl: string, warnings: string[]): string | undefined {
+  let text = pixelTag(openPixelUrl);
+  const last = scan.comments.at(-1);
+  // parse5 puts the end of a comment cut off by EOF one past the last character.
+  if (last !== undefined && last.end >= html.length && !html.endsWith('-->')) {
+    text = `-->${text}`;
+    warnings.push('the HTML ends inside an unterminated comment; closed it so the open pixel can load');
+  }
+  const loads = scanHtml(html + text).startTags.some((t) => t.tagName === 'img' && t.attrs.some((a) => a.name === 'src' && a.start >= html.length));
+  if (loads) return text;
+  warnings.push('open tracking skipped: the HTML ends inside an element whose content is not markup (script, style, textarea, …)');
+  return undefined;
 }
 
 /** The markup between `<!--[if …]>` and `<![endif]-->`, or undefined for a plain comment. */
