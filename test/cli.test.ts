@@ -20,15 +20,15 @@ function keyOf(stdout: string): string {
 }
 
 /** Parses `keys list` lines: id, account, prefix…, created[, revoked]. */
-function listed(stdout: string): Array<{ id: number; accountId: number; prefix: string; revoked: boolean }> {
+function listed(stdout: string): Array<{ id: number; account: string; prefix: string; revoked: boolean }> {
   return stdout
     .trim()
     .split('\n')
     .filter((l) => l !== '')
     .map((line) => {
-      const m = /^(\d+)\taccount (\d+)\t(\S+)…\tcreated \S+(\trevoked \S+)?$/.exec(line);
+      const m = /^(\d+)\t([^\t]+)\t(\S+)…\tcreated \S+(\trevoked \S+)?$/.exec(line);
       if (!m) throw new Error(`unexpected keys list line: ${JSON.stringify(line)}`);
-      return { id: Number(m[1]), accountId: Number(m[2]), prefix: m[3]!, revoked: m[4] !== undefined };
+      return { id: Number(m[1]), account: m[2]!, prefix: m[3]!, revoked: m[4] !== undefined };
     });
 }
 
@@ -67,6 +67,12 @@ describe('help and usage errors', () => {
     const r = await runCli(['keys', 'revoke', 'abc'], {});
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('must be a positive integer');
+  });
+
+  it.each([[''], ['x'.repeat(101)], ['tab\there']])('keys create --account %j is a usage error', async (name) => {
+    const r = await runCli(['keys', 'create', '--account', name], {});
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('must be 1 to 100 printable characters');
   });
 });
 
@@ -153,7 +159,7 @@ describe('embedded DATA_DIR', () => {
 
     const rows = listed((await runCli(['keys', 'list'], env)).stdout);
     expect(rows).toHaveLength(2);
-    expect(new Set(rows.map((k) => k.accountId)).size).toBe(2);
+    expect(rows.map((k) => k.account).sort()).toEqual(['default', 'other']);
 
     const revoke = await runCli(['keys', 'revoke', String(createdId)], env);
     expect(revoke.code, revoke.stderr).toBe(0);
@@ -205,7 +211,7 @@ describe('DATABASE_URL', () => {
     expect(plain).toHaveLength(0);
 
     const list = listed((await runCli(['keys', 'list'], env)).stdout);
-    expect(list).toEqual([{ id: rows[0]!.id, accountId: expect.any(Number), prefix: rows[0]!.prefix, revoked: false }]);
+    expect(list).toEqual([{ id: rows[0]!.id, account: 'acme', prefix: rows[0]!.prefix, revoked: false }]);
 
     const revoke = await runCli(['keys', 'revoke', String(rows[0]!.id)], env);
     expect(revoke.code).toBe(0);

@@ -62,6 +62,12 @@ async function start(): Promise<void> {
   process.on('SIGINT', onSignal);
 }
 
+function accountName(value: string): string {
+  const name = value.trim();
+  if (name === '' || name.length > 100 || /[\x00-\x1f\x7f]/.test(name)) throw new InvalidArgumentError('must be 1 to 100 printable characters');
+  return name;
+}
+
 function positiveInt(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a positive integer');
   return Number(value);
@@ -85,7 +91,7 @@ const keys = program.command('keys').description('manage API keys');
 keys
   .command('create')
   .description('create an API key and print it (it is shown only once)')
-  .option('--account <name>', 'account the key belongs to (created if missing)', 'default')
+  .option('--account <name>', 'account the key belongs to (created if missing)', accountName, 'default')
   .action((options: { account: string }) =>
     withDatabase(async (db) => {
       const key = await createApiKey(db.pool, await ensureAccount(db.pool, options.account));
@@ -98,7 +104,7 @@ keys
   .action(() =>
     withDatabase(async (db) => {
       for (const k of await listApiKeys(db.pool)) {
-        print(`${k.id}\taccount ${k.accountId}\t${k.prefix}…\tcreated ${k.createdAt.toISOString()}${k.revokedAt ? `\trevoked ${k.revokedAt.toISOString()}` : ''}`);
+        print(`${k.id}\t${k.accountName}\t${k.prefix}…\tcreated ${k.createdAt.toISOString()}${k.revokedAt ? `\trevoked ${k.revokedAt.toISOString()}` : ''}`);
       }
     }),
   );

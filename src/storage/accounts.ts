@@ -17,6 +17,7 @@ export function generateApiKey(): string {
 export interface ApiKeySummary {
   id: number;
   accountId: number;
+  accountName: string;
   prefix: string;
   createdAt: Date;
   revokedAt: Date | null;
@@ -65,8 +66,9 @@ export async function countApiKeys(q: Queryable): Promise<number> {
 
 export async function listApiKeys(q: Queryable): Promise<ApiKeySummary[]> {
   const { rows } = await q.query<ApiKeySummary>(
-    `select id, account_id as "accountId", prefix, created_at as "createdAt", revoked_at as "revokedAt"
-     from api_keys order by id`,
+    `select k.id, k.account_id as "accountId", a.name as "accountName", k.prefix, k.created_at as "createdAt",
+       k.revoked_at as "revokedAt"
+     from api_keys k join accounts a on a.id = k.account_id order by k.id`,
   );
   return rows;
 }
