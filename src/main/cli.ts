@@ -7,7 +7,7 @@ import { createApiKey, ensureAccount, listApiKeys, revokeApiKey } from '../stora
 import type { Database } from '../storage/db.js';
 import { runMigrations } from '../storage/migrate.js';
 import { openDatabase } from './database.js';
-import { startBeacon } from './start.js';
+import { startBeacon, type RunningBeacon } from './start.js';
 
 const print = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -33,10 +33,11 @@ async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
 async function start(): Promise<void> {
   const { config, logger } = setup();
   let stopping = false;
-  let beacon: Awaited<ReturnType<typeof startBeacon>> | undefined;
+  // Set once started; a fatal error during start-up is handled by startBeacon's own cleanup.
+  const running: { beacon?: RunningBeacon } = {};
   const shutdown = (exitCode: number) => {
     stopping = true;
-    (beacon?.stop() ?? Promise.resolve()).then(
+    (running.beacon?.stop() ?? Promise.resolve()).then(
       () => process.exit(exitCode),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -44,7 +45,7 @@ async function start(): Promise<void> {
       },
     );
   };
-  beacon = await startBeacon(config, logger, print, (message) => {
+  running.beacon = await startBeacon(config, logger, print, (message) => {
     if (stopping) return;
     logger.fatal(message);
     process.stderr.write(`beacon: ${message}; stopping\n`);
@@ -64,7 +65,7 @@ async function start(): Promise<void> {
 
 function accountName(value: string): string {
   const name = value.trim();
-  if (name === '' || name.length > 100 || /[\x00-\x1f\x7f]/.test(name)) throw new InvalidArgumentError('must be 1 to 100 printable characters');
+  if (name === '' || name.length > 100 || /\p{Cc}/u.test(name)) throw new InvalidArgumentError('must be 1 to 100 printable characters');
   return name;
 }
 
