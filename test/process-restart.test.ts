@@ -172,7 +172,7 @@ describe('restart on the same DATA_DIR', () => {
     const second = await startBeaconProcess({ dataDir, env: { LOG_LEVEL: 'info' } });
     expect(second.output()).not.toMatch(/lock file .* already exists/);
     const warning = second.logs().find((l) => String(l.msg).includes('left running by a Beacon that did not shut down'));
-    expect(warning).toMatchObject({ pid: orphan });
+    expect(warning).toMatchObject({ postmasterPid: orphan });
     expect(isAlive(orphan!)).toBe(false);
     expect(postgresPidFor(dataDir)).not.toBe(orphan);
     const view = (await (await api(second, `/api/messages/${id!}`)).json()) as Record<string, unknown>;
