@@ -264,3 +264,41 @@ describe('when the database is unreachable', () => {
     }
   });
 });
+
+describe('per-link clicks and the inert preview', () => {
+  const html =
+    '<html><body><a href="https://example.com/one?a=1&amp;b=2">one</a> <a href="https://example.com/two">two</a> ' +
+    '<a href="https://example.com/one?a=1&amp;b=2">one again</a> <a href="mailto:x@example.com">mail</a></body></html>';
+  let id: number;
+  beforeAll(async () => {
+    id = (await post(keyA, { ...message, html })).json<{ id: number }>().id;
+  });
+  const click = (url: string, ua: string) =>
+    app.inject({ url: buildClickUrl('https://t.example', signer, id, url).replace('https://t.example', ''), headers: { 'user-agent': ua } });
+
+  it('lists every tracked link with its clicks, people and machines apart', async () => {
+    const person = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15';
+    expect((await click('https://example.com/one?a=1&b=2', person)).statusCode).toBe(302);
+    expect((await click('https://example.com/one?a=1&b=2', person)).statusCode).toBe(302);
+    expect((await click('https://example.com/two', 'Googlebot/2.1 (+http://www.google.com/bot.html)')).statusCode).toBe(302);
+    const view = (await get(keyA, `/api/messages/${id}`)).json<{ links: unknown[]; clickCount: number }>();
+    expect(view.clickCount).toBe(2);
+    expect(view.links).toEqual([
+      { url: 'https://example.com/one?a=1&b=2', clicks: 2, uniqueClicks: 1, machineClicks: 0 },
+      { url: 'https://example.com/two', clicks: 0, uniqueClicks: 0, machineClicks: 1 },
+    ]);
+  });
+
+  it('previews the message with links going straight to their destinations and no pixel, recording nothing', async () => {
+    const before = (await get(keyA, `/api/messages/${id}`)).json();
+    const res = await get(keyA, `/api/messages/${id}/preview`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toMatch(/^sandbox;/);
+    expect(res.body).toBe(html);
+    expect(res.body).not.toContain('/api/track/');
+    expect((await get(keyA, `/api/messages/${id}`)).json()).toEqual(before);
+    expect((await get(keyB, `/api/messages/${id}/preview`)).statusCode).toBe(404);
+    expect((await get(undefined, `/api/messages/${id}/preview`)).statusCode).toBe(401);
+  });
+});

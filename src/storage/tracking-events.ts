@@ -124,3 +124,19 @@ export async function recordClicks(q: Queryable, events: readonly ClickEvent[]):
   const { rows } = await q.query<{ recorded: number }>(CLICKS_SQL, [...columns(events), events.map((e) => e.url)]);
   return rows[0]!.recorded;
 }
+
+export interface LinkClicks {
+  url: string;
+  clicks: number;
+  machineClicks: number;
+}
+
+/** Clicks per destination of one usage log (people and machines apart), most clicked first. */
+export async function clicksByLink(q: Queryable, logId: number): Promise<LinkClicks[]> {
+  const { rows } = await q.query<LinkClicks>(
+    `select url, count(*) filter (where not machine)::int as clicks, count(*) filter (where machine)::int as "machineClicks"
+     from click_events where log_id = $1 group by url order by 2 desc, url`,
+    [logId],
+  );
+  return rows;
+}
