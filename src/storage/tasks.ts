@@ -82,6 +82,34 @@ export async function claimNextTask(q: Queryable, workerId: string, types?: read
   return rows[0];
 }
 
+/**
+ * Claims up to `limit` due tasks for `workerId` in one statement: the same locked subquery as
+ * `claimNextTask` with `limit $3`, so concurrent claimers (loops or processes) never share a row. Returned
+ * in claim order (priority, then run_at, then id).
+ */
+export async function claimTasks(q: Queryable, workerId: string, types: readonly string[] | undefined, limit: number): Promise<ClaimedTask[]> {
+  if (!(limit >= 1)) return [];
+  const { rows } = await q.query<ClaimedTask & { priority: number }>(
+    `update tasks
+        set status = 'running', locked_by = $1::uuid, locked_at = now(), attempts = tasks.attempts + 1
+       from (
+         select id from tasks
+          where status = 'pending' and run_at <= now() and ($2::text[] is null or type = any($2::text[]))
+            and exists (select 1 from workers where workers.id = $1::uuid)
+          order by priority desc nulls last, run_at, id
+          limit $3::int
+          for update skip locked
+       ) c
+      where tasks.id = c.id
+  returning tasks.id, tasks.type, tasks.payload, tasks.attempts as attempt, tasks.max_attempts as "maxAttempts",
+            tasks.unique_key as "uniqueKey", tasks.run_at as "runAt", tasks.priority`,
+    [workerId, types ?? null, Math.floor(limit)],
+  );
+  // UPDATE … RETURNING does not keep the subquery's order; loops must still start the most urgent first.
+  rows.sort((a, b) => b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || a.id - b.id);
+  return rows.map(({ priority: _priority, ...task }) => task);
+}
+
 /** The owner/status guard every finish shares: a finish after the lease was lost matches nothing. */
 const GUARD = `id = $1::bigint and locked_by = $2::uuid and status = 'running'`;
 
@@ -97,6 +125,21 @@ export function completeTask(q: Queryable, id: number, workerId: string): Promis
     `update tasks set status = 'succeeded', finished_at = now(), locked_by = null, locked_at = null where ${GUARD}`,
     [id, workerId],
   );
+}
+
+/**
+ * Marks many claimed tasks of one owner succeeded in one statement (group commit for finishes). Returns the
+ * ids whose guard matched; a task missing from the answer had lost its lease.
+ */
+export async function completeTasks(q: Queryable, ids: readonly number[], workerId: string): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await q.query<{ id: number }>(
+    `update tasks set status = 'succeeded', finished_at = now(), locked_by = null, locked_at = null
+      where id = any($1::bigint[]) and locked_by = $2::uuid and status = 'running'
+  returning id`,
+    [ids, workerId],
+  );
+  return new Set(rows.map((r) => r.id));
 }
 
 /**

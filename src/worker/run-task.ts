@@ -1,7 +1,7 @@
 // Runs one claimed task: validate the payload, call the handler, then complete, retry, kill or reschedule it.
 import type { Logger } from '../log/index.js';
 import type { Database } from '../storage/db.js';
-import { completeTask, failTask, rescheduleRecurringTask, type ClaimedTask } from '../storage/tasks.js';
+import { failTask, rescheduleRecurringTask, type ClaimedTask } from '../storage/tasks.js';
 import { retryDelayMs, sleep, type BackoffOptions } from './backoff.js';
 import { PermanentTaskError, type AnyTaskDefinition } from './define-task.js';
 import { nextSlot } from './system-tasks.js';
@@ -9,12 +9,14 @@ import { nextSlot } from './system-tasks.js';
 export interface RunTaskEnv {
   db: Database;
   deps: unknown;
-  /** The worker's logger (already carries workerId and source). */
+  /** The loop's logger (already carries workerId, loop and source). */
   logger: Logger;
   loop: number;
   /** The identity the task was claimed under: its finish is guarded by it. */
   workerId: string;
   retry: BackoffOptions;
+  /** Marks the task succeeded under the guard (a batched completeTask); resolves to whether the guard matched. */
+  complete: (id: number, workerId: string) => Promise<boolean>;
 }
 
 type Outcome = { ok: true } | { ok: false; error: string; permanent: boolean; cause: unknown };
@@ -24,18 +26,19 @@ type Outcome = { ok: true } | { ok: false; error: string; permanent: boolean; ca
  * not recorded: stop() releases the task, or its new owner runs it; a success is still offered to the guard.
  */
 export async function runTask(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinition, signal: AbortSignal): Promise<void> {
-  const logger = env.logger.child({ taskId: task.id, type: task.type, loop: env.loop });
-  logger.info({ attempt: task.attempt }, `Worker ${env.loop} executing task: ${task.type}`);
+  // The operators' line, logged on the loop's logger: a child logger per task is only built if something uses it.
+  env.logger.info({ taskId: task.id, type: task.type, attempt: task.attempt }, `Worker ${env.loop} executing task: ${task.type}`);
+  const logger = lazyChild(env.logger, { taskId: task.id, type: task.type });
   const outcome = await attempt(env, task, def, signal, logger);
   if (!outcome.ok && signal.aborted) {
-    logger.info({ attempt: task.attempt }, 'Task aborted; not recording its failure');
+    logger.get().info({ attempt: task.attempt }, 'Task aborted; not recording its failure');
     return;
   }
   const accepted = await finishWithRetries(() => finish(env, task, def, outcome, logger), signal, logger);
-  if (accepted === false) logger.warn({ attempt: task.attempt }, 'Lease lost before the task finished; its result was discarded');
+  if (accepted === false) logger.get().warn({ attempt: task.attempt }, 'Lease lost before the task finished; its result was discarded');
 }
 
-async function attempt(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinition, signal: AbortSignal, logger: Logger): Promise<Outcome> {
+async function attempt(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinition, signal: AbortSignal, logger: LazyLogger): Promise<Outcome> {
   const parsed = def.payload.safeParse(task.payload);
   if (!parsed.success) {
     // Retrying cannot fix a payload that does not match its schema.
@@ -44,7 +47,9 @@ async function attempt(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinitio
   try {
     await def.handler(parsed.data, {
       task: { id: task.id, type: task.type, attempt: task.attempt, maxAttempts: task.maxAttempts },
-      logger,
+      get logger() {
+        return logger.get();
+      },
       signal,
       db: env.db,
       deps: env.deps,
@@ -56,21 +61,21 @@ async function attempt(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinitio
 }
 
 /** Records the outcome under the owner guard; resolves to whether the guard matched. */
-async function finish(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinition, outcome: Outcome, logger: Logger): Promise<boolean> {
+async function finish(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinition, outcome: Outcome, logger: LazyLogger): Promise<boolean> {
   const q = env.db.pool;
   const recurring = def.recurring;
   if (outcome.ok) {
     return recurring
       ? rescheduleRecurringTask(q, task.id, env.workerId, nextSlot(new Date(), recurring.everyMs))
-      : completeTask(q, task.id, env.workerId);
+      : env.complete(task.id, env.workerId);
   }
   const last = outcome.permanent || task.attempt >= task.maxAttempts;
   if (!last) {
     const delay = retryDelayMs(task.attempt, { ...def.retry, ...env.retry });
-    logger.warn({ err: outcome.cause, attempt: task.attempt, retryInMs: delay }, `Task failed; retrying: ${outcome.error}`);
+    logger.get().warn({ err: outcome.cause, attempt: task.attempt, retryInMs: delay }, `Task failed; retrying: ${outcome.error}`);
     return failTask(q, task.id, env.workerId, outcome.error, new Date(Date.now() + delay));
   }
-  logger.error({ err: outcome.cause, attempt: task.attempt }, `Task failed for good: ${outcome.error}`);
+  logger.get().error({ err: outcome.cause, attempt: task.attempt }, `Task failed for good: ${outcome.error}`);
   // A recurring task must not disappear: it waits for its next slot instead of going dead.
   return recurring
     ? rescheduleRecurringTask(q, task.id, env.workerId, nextSlot(new Date(), recurring.everyMs), outcome.error)
@@ -82,17 +87,27 @@ async function finish(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDefinition
  * stay `running` under our live lease forever. Gives up (undefined) once the task is aborted: then stop()
  * has released it or another worker owns it.
  */
-async function finishWithRetries(fn: () => Promise<boolean>, signal: AbortSignal, logger: Logger): Promise<boolean | undefined> {
+async function finishWithRetries(fn: () => Promise<boolean>, signal: AbortSignal, logger: LazyLogger): Promise<boolean | undefined> {
   for (let failures = 0; ; ) {
     try {
       return await fn();
     } catch (err) {
       failures++;
-      if (failures === 1 || failures % 20 === 0) logger.error({ err, failures }, 'Cannot record the task outcome; retrying');
+      if (failures === 1 || failures % 20 === 0) logger.get().error({ err, failures }, 'Cannot record the task outcome; retrying');
       if (signal.aborted) return undefined;
       await sleep(retryDelayMs(failures, { baseMs: 100, capMs: 5_000 }), signal);
     }
   }
+}
+
+interface LazyLogger {
+  get(): Logger;
+}
+
+/** A child logger built on first use: most tasks never log past the executing line. */
+function lazyChild(parent: Logger, bindings: Record<string, unknown>): LazyLogger {
+  let child: Logger | undefined;
+  return { get: () => (child ??= parent.child(bindings)) };
 }
 
 const MAX_ERROR_LENGTH = 4_000;

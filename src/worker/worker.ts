@@ -4,14 +4,16 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { Logger } from '../log/index.js';
 import type { Database } from '../storage/db.js';
-import { claimNextTask, releaseTask, TASKS_CHANNEL, type ClaimedTask } from '../storage/tasks.js';
+import { releaseTask, TASKS_CHANNEL } from '../storage/tasks.js';
 import { deregisterWorker, registerWorker } from '../storage/workers.js';
 import { retryDelayMs, sleep, type BackoffOptions } from './backoff.js';
 import { startHeartbeat } from './heartbeat.js';
 import { startListener, type Listener } from './listener.js';
 import type { TaskDepsOf, TaskRegistry } from './registry.js';
+import { CompletionBatcher } from './completion-batcher.js';
 import { runTask } from './run-task.js';
 import { ensureSystemTasks } from './system-tasks.js';
+import { localQueueSource, singleClaimSource, type Claimed, type TaskSource } from './task-source.js';
 import { Waker } from './waker.js';
 
 export interface WorkerOptions<R extends TaskRegistry> {
@@ -31,6 +33,18 @@ export interface WorkerOptions<R extends TaskRegistry> {
   workerId?: string;
   /** Overrides every task's retry backoff (default: the task's own, else base 1 s, cap 1 h, equal jitter). */
   retry?: BackoffOptions;
+  /**
+   * Most tasks one claim statement takes into this process's local queue. 1 claims one task per loop per
+   * statement (no local queue). Default 2 × concurrency.
+   */
+  batchSize?: number;
+  /**
+   * Claimed-but-unstarted tasks allowed beyond the loops idle at the moment of a batch claim (with
+   * `batchSize`, the bound on what a crash strands until lease recovery). Default `concurrency`.
+   */
+  prefetch?: number;
+  /** Successful completions wait up to this long to share one UPDATE (0: the next event-loop turn). Default 2 ms. */
+  completeBatchMs?: number;
 }
 
 export interface Worker {
@@ -43,9 +57,7 @@ export interface Worker {
   wake(): void;
 }
 
-interface InFlight {
-  task: ClaimedTask;
-  workerId: string;
+interface InFlight extends Claimed {
   controller: AbortController;
 }
 
@@ -61,6 +73,26 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
   const waker = new Waker();
   const inFlight = new Map<number, InFlight>();
   const loops: Promise<void>[] = [];
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 2 * concurrency));
+  const sourceEnv = {
+    pool,
+    identity,
+    types: registry.types,
+    onReleaseError: (err: unknown, taskId: number) => logger.error({ err, taskId }, 'Cannot release task'),
+  };
+  const source: TaskSource =
+    batchSize === 1
+      ? singleClaimSource(sourceEnv)
+      : localQueueSource(sourceEnv, { batchSize, prefetch: options.prefetch ?? concurrency, idleLoops: () => concurrency - inFlight.size });
+  const completions = new CompletionBatcher({ pool, maxBatch: Math.max(batchSize, concurrency), delayMs: options.completeBatchMs ?? 2 });
+  const complete = (id: number, workerId: string) => completions.complete(id, workerId);
+  /** One logger per loop and identity, so a task costs no child logger unless it logs past its first line. */
+  const loopLoggers = new Map<number, { workerId: string; logger: Logger }>();
+  const loopLogger = (n: number, workerId: string): Logger => {
+    let entry = loopLoggers.get(n);
+    if (entry?.workerId !== workerId) loopLoggers.set(n, (entry = { workerId, logger: logger.child({ workerId, loop: n }) }));
+    return entry.logger;
+  };
   let listener: Listener | undefined;
   let heartbeat: { stop(): Promise<void> } | undefined;
   let started = false;
@@ -73,10 +105,9 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
     let failures = 0;
     while (!stopping.signal.aborted) {
       const generation = waker.generation;
-      const workerId = identity.id;
-      let task: ClaimedTask | undefined;
+      let claimed: Claimed | undefined;
       try {
-        task = await claimNextTask(pool, workerId, registry.types);
+        claimed = await source.take();
         if (failures > 0) log.info(`Worker ${n} claiming again after ${failures} failed attempts`);
         failures = 0;
       } catch (err) {
@@ -85,20 +116,20 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
         await sleep(retryDelayMs(failures, { baseMs: 100, capMs: 5_000 }), stopping.signal);
         continue;
       }
-      if (task === undefined) {
+      if (claimed === undefined) {
         await waker.wait(generation, pollIntervalMs, stopping.signal);
         continue;
       }
       if (stopping.signal.aborted) {
         // The claim raced stop(): hand it straight back.
-        await releaseTask(pool, task.id, workerId).catch((err: unknown) => log.error({ err }, 'Cannot release task'));
+        await releaseTask(pool, claimed.task.id, claimed.workerId).catch((err: unknown) => log.error({ err }, 'Cannot release task'));
         break;
       }
-      await execute(n, task, workerId);
+      await execute(n, claimed);
     }
   }
 
-  async function execute(n: number, task: ClaimedTask, workerId: string): Promise<void> {
+  async function execute(n: number, { task, workerId }: Claimed): Promise<void> {
     const def = registry.get(task.type);
     if (def === undefined) {
       // Unreachable (the claim only takes registered types), but never leave a claimed task running.
@@ -109,7 +140,7 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
     inFlight.set(task.id, entry);
     try {
       await runTask(
-        { db, deps: options.deps, logger: logger.child({ workerId }), loop: n, workerId, retry: options.retry ?? {} },
+        { db, deps: options.deps, logger: loopLogger(n, workerId), loop: n, workerId, retry: options.retry ?? {}, complete },
         task,
         def,
         entry.controller.signal,
@@ -124,6 +155,7 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
     logger.warn({ workerId: identity.id, inFlight: inFlight.size }, 'Worker was declared dead; aborting its tasks and re-registering');
     for (const entry of inFlight.values()) entry.controller.abort(new Error('lease lost'));
     identity.id = randomUUID();
+    await source.forget();
     await register();
   }
 
@@ -165,6 +197,9 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
         const grace = new AbortController();
         await Promise.race([Promise.all(loops), sleep(graceMs, grace.signal)]);
         grace.abort();
+        // Unstarted tasks go back first; then finished ones are recorded, so no release can undo a success.
+        await source.close();
+        await completions.flush();
         const leftovers = [...inFlight.values()];
         for (const entry of leftovers) entry.controller.abort(new Error('worker stopping'));
         await Promise.all(
