@@ -19,6 +19,8 @@ export interface EmbeddedOptions {
   /** Extra `-c name=value` settings, e.g. fsync=off for throwaway test clusters. */
   settings?: Record<string, string>;
   database?: string;
+  /** A fixed port (a restarted cluster keeps its URL); default a free loopback port. */
+  port?: number;
   /** Called if the postmaster exits without stop() (killed, crashed): nothing will bring it back by itself. */
   onUnexpectedExit?: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void;
 }
@@ -239,7 +241,7 @@ export function runningClusterUrl(dir: string, database = 'beacon'): string | un
   }
 }
 
-/** Starts (initialising on first use) the cluster in `options.dir` on a free loopback port. */
+/** Starts (initialising on first use) the cluster in `options.dir` on `options.port` or a free loopback port. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const { logger } = options;
   const dir = path.resolve(options.dir);
@@ -256,7 +258,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     initialise(bins, dir, creds, ids);
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const logFile = path.join(parent, 'postgres.log');
   const logFd = fs.openSync(logFile, 'a');
   const args = ['-D', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
