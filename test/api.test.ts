@@ -278,11 +278,22 @@ describe('per-link clicks and the inert preview', () => {
 
   it('lists every tracked link with its clicks, people and machines apart', async () => {
     const person = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15';
+    // A crawler followed "two" an hour ago (recorded through the same recorder, with its time).
+    await recorder.recordClick({ logId: id, occurredAt: new Date(Date.now() - 3_600_000), userAgent: 'Googlebot/2.1', machine: true, url: 'https://example.com/two' });
     expect((await click('https://example.com/one?a=1&b=2', person)).statusCode).toBe(302);
     expect((await click('https://example.com/one?a=1&b=2', person)).statusCode).toBe(302);
-    expect((await click('https://example.com/two', 'Googlebot/2.1 (+http://www.google.com/bot.html)')).statusCode).toBe(302);
     const view = (await get(keyA, `/api/messages/${id}`)).json<{ links: unknown[]; clickCount: number }>();
     expect(view.clickCount).toBe(2);
+    // Two different links within 2 s is a scanner's sweep: both clicks become machine clicks.
+    const sweep = await post(keyA, { ...message, html });
+    const sweepId = sweep.json<{ id: number }>().id;
+    for (const url of ['https://example.com/one?a=1&b=2', 'https://example.com/two']) {
+      await app.inject({ url: buildClickUrl('https://t.example', signer, sweepId, url).replace('https://t.example', ''), headers: { 'user-agent': person } });
+    }
+    expect((await get(keyA, `/api/messages/${sweepId}`)).json()).toMatchObject({ clickCount: 0, links: [
+      { url: 'https://example.com/one?a=1&b=2', clicks: 0, uniqueClicks: 0, machineClicks: 1 },
+      { url: 'https://example.com/two', clicks: 0, uniqueClicks: 0, machineClicks: 1 },
+    ] });
     expect(view.links).toEqual([
       { url: 'https://example.com/one?a=1&b=2', clicks: 2, uniqueClicks: 1, machineClicks: 0 },
       { url: 'https://example.com/two', clicks: 0, uniqueClicks: 0, machineClicks: 1 },

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../src/storage/accounts.js';
 import { getDailyMetrics, verifyTrackingCounters } from '../src/storage/metrics.js';
-import { recordClicks, recordOpens, type TrackingEvent } from '../src/storage/tracking-events.js';
+import { reclassifyClickSweeps, recordClicks, recordOpens, type TrackingEvent } from '../src/storage/tracking-events.js';
 import { withTransaction } from '../src/storage/transaction.js';
 import { getUsageLog, insertUsageLog } from '../src/storage/usage-logs.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
@@ -90,5 +90,51 @@ describe('verifyTrackingCounters', () => {
       { accountId: other, date: '2026-08-01', counter: 'opens', stored: 5, recomputed: 0 },
     ]);
     await db.pool.query('delete from daily_metrics where account_id = $1', [other]);
+  });
+});
+
+describe('machine clicks recognised from timing', () => {
+  const click = (logId: number, at: string, url: string, machine = false) => ({ ...open(logId, at, machine), url });
+  const record = (events: ReturnType<typeof click>[]) =>
+    withTransaction(db, async (tx) => {
+      await recordClicks(tx, events);
+      await reclassifyClickSweeps(tx, [...new Set(events.map((e) => e.logId))]);
+    });
+  const day = async (d: string) => (await getDailyMetrics(db.pool, accountId, d, d))[0]!;
+
+  it('a click within 3 s of sending is a scanner', async () => {
+    const logId = await newLog();
+    await db.pool.query(`update usage_logs set status = 'sent', sent_at = '2026-09-01T10:00:00Z' where id = $1`, [logId]);
+    await record([click(logId, '2026-09-01T10:00:01Z', 'https://example.com/a')]);
+    await record([click(logId, '2026-09-01T10:05:00Z', 'https://example.com/a')]);
+    expect(await getUsageLog(db.pool, accountId, logId)).toMatchObject({ clickCount: 1, clickedAt: new Date('2026-09-01T10:05:00Z') });
+    expect(await day('2026-09-01')).toMatchObject({ clicks: 1, uniqueClicks: 1, machineClicks: 1 });
+  });
+
+  it('different links hit within 2 s are a sweep, including the first, whose counts move back', async () => {
+    const logId = await newLog();
+    await record([click(logId, '2026-09-02T10:00:00Z', 'https://example.com/a')]);
+    expect(await day('2026-09-02')).toMatchObject({ clicks: 1, uniqueClicks: 1, machineClicks: 0 });
+    await record([click(logId, '2026-09-02T10:00:01Z', 'https://example.com/b'), click(logId, '2026-09-02T10:00:01.500Z', 'https://example.com/c')]);
+    expect(await getUsageLog(db.pool, accountId, logId)).toMatchObject({ clickCount: 0, clickedAt: null });
+    expect(await day('2026-09-02')).toMatchObject({ clicks: 0, uniqueClicks: 0, machineClicks: 3 });
+  });
+
+  it('a person who clicked earlier keeps their click; the same link twice is not a sweep', async () => {
+    const logId = await newLog();
+    await record([click(logId, '2026-09-03T09:00:00Z', 'https://example.com/a'), click(logId, '2026-09-03T09:00:01Z', 'https://example.com/a')]);
+    await record([click(logId, '2026-09-03T12:00:00Z', 'https://example.com/a'), click(logId, '2026-09-03T12:00:00.800Z', 'https://example.com/b')]);
+    expect(await getUsageLog(db.pool, accountId, logId)).toMatchObject({ clickCount: 2, clickedAt: new Date('2026-09-03T09:00:00Z') });
+    expect(await day('2026-09-03')).toMatchObject({ clicks: 2, uniqueClicks: 1, machineClicks: 2 });
+  });
+
+  it('when the first human click turns out to be a sweep, the unique click moves to the next human click\'s day', async () => {
+    const logId = await newLog();
+    await record([click(logId, '2026-09-04T23:59:59.500Z', 'https://example.com/a')]);
+    await record([click(logId, '2026-09-05T15:00:00Z', 'https://example.com/a')]);
+    await record([click(logId, '2026-09-05T00:00:00.500Z', 'https://example.com/b')]);
+    expect(await getUsageLog(db.pool, accountId, logId)).toMatchObject({ clickCount: 1, clickedAt: new Date('2026-09-05T15:00:00Z') });
+    expect(await day('2026-09-04')).toMatchObject({ clicks: 0, uniqueClicks: 0, machineClicks: 1 });
+    expect(await day('2026-09-05')).toMatchObject({ clicks: 1, uniqueClicks: 1, machineClicks: 1 });
   });
 });

@@ -14,6 +14,11 @@ export interface ClickEvent extends TrackingEvent {
   url: string;
 }
 
+/** Clicks this soon after the usage log was sent are a scanner's (mailgun and sendgrid classify the same way). */
+const SCANNER_WINDOW = "interval '3 seconds'";
+/** Different links of one message clicked this close together are a sweep, not a person. */
+const SWEEP_WINDOW = "interval '2 seconds'";
+
 interface Kind {
   events: 'open_events' | 'click_events';
   countColumn: 'open_count' | 'click_count';
@@ -49,18 +54,20 @@ const CLICK: Kind = {
 function batchSql(k: Kind, withUrl: boolean): string {
   const urlInput = withUrl ? ', $6::text[]' : '';
   const urlCols = withUrl ? ', url' : '';
+  // Link scanners click within seconds of delivery; a person has not even opened the mail yet.
+  const machine = withUrl ? `i.machine or (l.sent_at is not null and i.occurred_at < l.sent_at + ${SCANNER_WINDOW})` : 'i.machine';
   return `
 with input as (
   select * from unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::boolean[]${urlInput})
     as i(id, log_id, occurred_at, user_agent, machine${urlCols})
 ),
 locked as (
-  select l.id, l.account_id, l.${k.firstColumn} as first_before from usage_logs l
+  select l.id, l.account_id, l.sent_at, l.${k.firstColumn} as first_before from usage_logs l
   where l.id in (select log_id from input) order by l.id for update
 ),
 ins as (
   insert into ${k.events} (id, log_id, account_id, occurred_at, user_agent, machine${urlCols})
-  select i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, i.machine${withUrl ? ', i.url' : ''}
+  select i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, ${machine}${withUrl ? ', i.url' : ''}
   from input i join locked l on l.id = i.log_id
   on conflict (id) do nothing
   returning log_id, account_id, occurred_at, machine
@@ -123,6 +130,60 @@ export async function recordClicks(q: Queryable, events: readonly ClickEvent[]):
   if (events.length === 0) return 0;
   const { rows } = await q.query<{ recorded: number }>(CLICKS_SQL, [...columns(events), events.map((e) => e.url)]);
   return rows[0]!.recorded;
+}
+
+/**
+ * A scanner sweeping a message's links is only recognisable from its second click, so this runs after each
+ * batch: human clicks of these logs with a click on another link within SWEEP_WINDOW become machine clicks,
+ * and every counter they moved moves back (the log's count and first click, the daily clicks, machine clicks
+ * and unique clicks, on the right UTC days). Run it in the same transaction as recordClicks.
+ */
+export async function reclassifyClickSweeps(q: Queryable, logIds: readonly number[]): Promise<number> {
+  if (logIds.length === 0) return 0;
+  const { rows } = await q.query<{ flipped: number }>(
+    `with flipped as (
+       update click_events e set machine = true
+       where e.log_id = any($1::bigint[]) and not e.machine
+         and exists (select 1 from click_events o
+                     where o.log_id = e.log_id and o.url <> e.url
+                       and o.occurred_at between e.occurred_at - ${SWEEP_WINDOW} and e.occurred_at + ${SWEEP_WINDOW})
+       returning e.id, e.log_id, e.account_id, e.occurred_at
+     ),
+     per_log as (select log_id, count(*) as n from flipped group by log_id),
+     firsts as (
+       -- Other CTEs see click_events as before this statement, so the flipped rows are excluded by id.
+       select p.log_id, p.n, l.account_id, l.clicked_at as old_first,
+         (select min(e.occurred_at) from click_events e
+           where e.log_id = p.log_id and not e.machine and e.id not in (select id from flipped)) as new_first
+       from per_log p join usage_logs l on l.id = p.log_id
+       order by p.log_id
+       for update of l
+     ),
+     upd as (
+       update usage_logs u set click_count = u.click_count - f.n, clicked_at = f.new_first
+       from firsts f where u.id = f.log_id
+       returning u.id
+     ),
+     moves as (
+       select account_id, (occurred_at at time zone 'UTC')::date as day, -1 as clicks, 1 as machine, 0 as uniq from flipped
+       union all
+       select account_id, (old_first at time zone 'UTC')::date, 0, 0, -1 from firsts where old_first is not null
+       union all
+       select account_id, (new_first at time zone 'UTC')::date, 0, 0, 1 from firsts where new_first is not null
+     ),
+     daily as (
+       insert into daily_metrics (account_id, day, clicks, machine_clicks, unique_clicks)
+       select account_id, day, sum(clicks), sum(machine), sum(uniq) from moves group by 1, 2 order by 1, 2
+       on conflict (account_id, day) do update set
+         clicks = daily_metrics.clicks + excluded.clicks,
+         machine_clicks = daily_metrics.machine_clicks + excluded.machine_clicks,
+         unique_clicks = daily_metrics.unique_clicks + excluded.unique_clicks
+       returning 1
+     )
+     select (select count(*) from flipped)::int as flipped, (select count(*) from upd)::int as logs, (select count(*) from daily)::int as days`,
+    [logIds],
+  );
+  return rows[0]!.flipped;
 }
 
 export interface LinkClicks {

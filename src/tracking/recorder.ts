@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/index.js';
 import type { Database } from '../storage/db.js';
-import { recordClicks, recordOpens, type ClickEvent, type TrackingEvent } from '../storage/tracking-events.js';
+import { reclassifyClickSweeps, recordClicks, recordOpens, type ClickEvent, type TrackingEvent } from '../storage/tracking-events.js';
 import { withTransaction } from '../storage/transaction.js';
 
 export type OpenInput = Omit<TrackingEvent, 'id'>;
@@ -90,7 +90,11 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
     try {
       const opens = batch.filter((i) => !i.click).map((i) => i.event);
       const clicks = batch.filter((i) => i.click).map((i) => i.event as ClickEvent);
-      const stored = await withTransaction(db, async (tx) => (await recordOpens(tx, opens)) + (await recordClicks(tx, clicks)));
+      const stored = await withTransaction(db, async (tx) => {
+        const recorded = (await recordOpens(tx, opens)) + (await recordClicks(tx, clicks));
+        await reclassifyClickSweeps(tx, [...new Set(clicks.map((c) => c.logId))]);
+        return recorded;
+      });
       counters.recorded += stored;
       counters.batches += 1;
       if (failures > 0) logger.info({ source: 'tracking', failures }, 'tracking events are being written again');
