@@ -96,6 +96,7 @@ describe('bad input to POST /api/messages', () => {
     ['header injection in to', { ...message, to: 'a@example.com\nBcc: x@example.com' }, 400, '"to" must not contain line breaks'],
     ['html of the wrong type', { ...message, html: 42 }, 400, '"html" must be a string'],
     ['trackOpens of the wrong type', { ...message, trackOpens: 'yes' }, 400, '"trackOpens" must be true or false'],
+    ['trackTextLinks of the wrong type', { ...message, trackTextLinks: 1 }, 400, '"trackTextLinks" must be true or false'],
     ['an unknown field', { ...message, bcc: 'x@example.com' }, 400, 'unknown field "bcc"'],
     ['a list of recipients', { ...message, to: 'other@example.com, Evil <victim@example.com>' }, 400, '"to" must be exactly one email address'],
     ['a group of recipients', { ...message, to: 'team: x@example.com, y@example.com;' }, 400, '"to" must be exactly one email address'],

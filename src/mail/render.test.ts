@@ -34,3 +34,16 @@ describe('renderMessage', () => {
     expect(renderMessage(neither, options).message.html).toBe(neither.html);
   });
 });
+
+describe('plain-text links', () => {
+  const text = 'Read https://example.com/x. Mail help@example.com';
+  it('are left as they are unless the message asks for them', () => {
+    expect(renderMessage(log({ text }), options).message.text).toBe(text);
+  });
+  it('are rewritten with trackTextLinks (and counted), never without trackClicks', () => {
+    const { message, trackedLinks } = renderMessage(log({ text, trackTextLinks: true }), options);
+    expect(message.text).toMatch(/^Read https:\/\/t\.example\.com\/api\/track\/click\?url=https%3A%2F%2Fexample\.com%2Fx&logId=42&sig=[0-9a-f]{32}\. Mail help@example\.com$/);
+    expect(trackedLinks).toBe(2);
+    expect(renderMessage(log({ text, trackTextLinks: true, trackClicks: false }), options).message.text).toBe(text);
+  });
+});

@@ -1,6 +1,7 @@
 // Turns a stored message into what is sent: links rewritten to signed click redirects, the open pixel added.
 import type { Signer } from '../tracking/signature.js';
 import { rewriteHtml } from '../tracking/rewrite.js';
+import { rewriteTextLinks } from '../tracking/text-links.js';
 import { buildClickUrl, buildOpenUrl } from '../tracking/urls.js';
 import type { OutgoingMessage } from './transport.js';
 
@@ -13,6 +14,8 @@ export interface Renderable {
   text: string | null | undefined;
   trackOpens: boolean;
   trackClicks: boolean;
+  /** Also rewrite the links of the plain-text part (needs trackClicks). */
+  trackTextLinks?: boolean;
 }
 
 export interface Rendered {
@@ -29,17 +32,19 @@ export interface RenderOptions {
 
 export function renderMessage(log: Renderable, options: RenderOptions): Rendered {
   const { publicUrl, signer } = options;
+  const clickUrl = (destination: string) => buildClickUrl(publicUrl, signer, log.id, destination);
   const rewritten =
     log.trackClicks || log.trackOpens
       ? rewriteHtml(log.html, {
           trackClicks: log.trackClicks,
           openPixelUrl: log.trackOpens ? buildOpenUrl(publicUrl, signer, log.id) : undefined,
-          clickUrl: (destination) => buildClickUrl(publicUrl, signer, log.id, destination),
+          clickUrl,
         })
       : { html: log.html, trackedLinks: 0, warnings: [] };
+  const text = log.text && log.trackClicks && log.trackTextLinks ? rewriteTextLinks(log.text, clickUrl) : { text: log.text ?? undefined, trackedLinks: 0 };
   return {
-    message: { logId: log.id, from: log.from, to: log.to, subject: log.subject, html: rewritten.html, text: log.text ?? undefined },
-    trackedLinks: rewritten.trackedLinks,
+    message: { logId: log.id, from: log.from, to: log.to, subject: log.subject, html: rewritten.html, text: text.text },
+    trackedLinks: rewritten.trackedLinks + text.trackedLinks,
     warnings: rewritten.warnings,
   };
 }

@@ -65,6 +65,8 @@ export const usageLogs = pgTable(
     textBody: text('text_body'),
     trackOpens: boolean('track_opens').notNull().default(true),
     trackClicks: boolean('track_clicks').notNull().default(true),
+    /** Plain-text links are rewritten only when the message asks: text is often read where a long URL hurts. */
+    trackTextLinks: boolean('track_text_links').notNull().default(false),
     providerMessageId: text('provider_message_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
     sentAt: ts('sent_at'),

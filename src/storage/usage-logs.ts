@@ -11,6 +11,8 @@ export interface NewUsageLog {
   text: string | undefined;
   trackOpens: boolean;
   trackClicks: boolean;
+  /** Default false. */
+  trackTextLinks?: boolean;
 }
 
 /** What the API shows of a usage log. */
@@ -41,6 +43,7 @@ export interface UsageLogForSend {
   text: string | null;
   trackOpens: boolean;
   trackClicks: boolean;
+  trackTextLinks: boolean;
 }
 
 const viewColumns = `id, status, from_address as "from", to_address as "to", subject, created_at as "createdAt",
@@ -49,9 +52,9 @@ const viewColumns = `id, status, from_address as "from", to_address as "to", sub
 
 export async function insertUsageLog(q: Queryable, log: NewUsageLog): Promise<number> {
   const { rows } = await q.query<{ id: number }>(
-    `insert into usage_logs (account_id, from_address, to_address, subject, html, text_body, track_opens, track_clicks)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
-    [log.accountId, log.from, log.to, log.subject, log.html, log.text ?? null, log.trackOpens, log.trackClicks],
+    `insert into usage_logs (account_id, from_address, to_address, subject, html, text_body, track_opens, track_clicks, track_text_links)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
+    [log.accountId, log.from, log.to, log.subject, log.html, log.text ?? null, log.trackOpens, log.trackClicks, log.trackTextLinks ?? false],
   );
   return rows[0]!.id;
 }
@@ -65,7 +68,7 @@ export async function getUsageLog(q: Queryable, accountId: number, id: number): 
 export async function getUsageLogForSend(q: Queryable, id: number): Promise<UsageLogForSend | undefined> {
   const { rows } = await q.query<UsageLogForSend>(
     `select id, account_id as "accountId", status, from_address as "from", to_address as "to", subject, html,
-       text_body as "text", track_opens as "trackOpens", track_clicks as "trackClicks"
+       text_body as "text", track_opens as "trackOpens", track_clicks as "trackClicks", track_text_links as "trackTextLinks"
      from usage_logs where id = $1`,
     [id],
   );

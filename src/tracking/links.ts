@@ -1,17 +1,16 @@
 // What a stored message's links become when sent: the destinations that get tracked, and an inert preview.
 import { rewriteHtml } from './rewrite.js';
+import { rewriteTextLinks } from './text-links.js';
 
-/** The distinct destinations `rewriteHtml` tracks in `html`, in document order. */
-export function trackedDestinations(html: string): string[] {
+/** The distinct destinations tracked in `html` (and in `text`, when given), in document order. */
+export function trackedDestinations(html: string, text?: string): string[] {
   const found = new Set<string>();
-  rewriteHtml(html, {
-    trackClicks: true,
-    openPixelUrl: undefined,
-    clickUrl: (destination) => {
-      found.add(destination);
-      return destination;
-    },
-  });
+  const collect = (destination: string) => {
+    found.add(destination);
+    return destination;
+  };
+  rewriteHtml(html, { trackClicks: true, openPixelUrl: undefined, clickUrl: collect });
+  if (text !== undefined) rewriteTextLinks(text, collect);
   return [...found];
 }
 

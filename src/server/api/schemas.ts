@@ -42,6 +42,8 @@ export const createMessageBody = z.strictObject({
   text: text(MAX_BODY_PART).optional(),
   trackOpens: z.boolean({ error: 'must be true or false' }).default(true),
   trackClicks: z.boolean({ error: 'must be true or false' }).default(true),
+  /** Off by default: plain text is read as text, where a long tracking URL replaces a readable one. */
+  trackTextLinks: z.boolean({ error: 'must be true or false' }).default(false),
 });
 export type CreateMessageBody = z.output<typeof createMessageBody>;
 

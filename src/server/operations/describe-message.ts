@@ -21,7 +21,8 @@ export async function describeMessage(db: Database, accountId: number, id: numbe
   const [content, clicks] = await Promise.all([getUsageLogForSend(db.pool, id), clicksByLink(db.pool, id)]);
   const byUrl = new Map(clicks.map((c) => [c.url, c]));
   // Every link the message tracks, clicked or not, in document order; then anything clicked that is not there.
-  const urls = new Set(content?.trackClicks ? trackedDestinations(content.html) : []);
+  const text = content?.trackTextLinks ? (content.text ?? undefined) : undefined;
+  const urls = new Set(content?.trackClicks ? trackedDestinations(content.html, text) : []);
   for (const c of clicks) urls.add(c.url);
   const links = [...urls].map((url) => {
     const c = byUrl.get(url);

@@ -18,6 +18,7 @@ export async function queueMessage(db: Database, enqueueSend: EnqueueSend, accou
       text: message.text,
       trackOpens: message.trackOpens,
       trackClicks: message.trackClicks,
+      trackTextLinks: message.trackTextLinks,
     });
     await enqueueSend(tx, { logId });
     return logId;

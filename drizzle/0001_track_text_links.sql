@@ -1,0 +1,1 @@
+ALTER TABLE "usage_logs" ADD COLUMN "track_text_links" boolean DEFAULT false NOT NULL;
