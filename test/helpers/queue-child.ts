@@ -40,12 +40,15 @@ const recordTask = defineTask({
   handler: async (_payload, ctx) => recordEffect(ctx.db, ctx, 'record'),
 });
 
-/** Waits `ms` or until aborted; records its effect only when it ran to the end (an aborted run throws). */
+/**
+ * Waits `ms` (`retryMs` on later attempts, default `ms`) or until aborted; records its effect only when it ran to
+ * the end (an aborted run throws).
+ */
 const sleepTask = defineTask({
   type: 'sleep',
-  payload: z.object({ ms: z.number().int().min(0) }),
-  async handler({ ms }, ctx) {
-    await sleep(ms, ctx.signal);
+  payload: z.object({ ms: z.number().int().min(0), retryMs: z.number().int().min(0).optional() }),
+  async handler({ ms, retryMs }, ctx) {
+    await sleep(ctx.task.attempt === 1 ? ms : (retryMs ?? ms), ctx.signal);
     if (ctx.signal.aborted) throw new Error('sleep aborted');
     await recordEffect(ctx.db, ctx, 'sleep');
   },
@@ -61,7 +64,7 @@ const stallTask = defineTask({
   payload: z.object({ ms: z.number().int().min(0), retryMs: z.number().int().min(0) }),
   async handler({ ms, retryMs }, ctx) {
     const owner = ownerOf(ctx);
-    ctx.signal.addEventListener('abort', () => ctx.logger.warn({ owner }, 'stall: abort signalled; ignoring it'), { once: true });
+    ctx.signal.addEventListener('abort', () => ctx.logger.warn({ owner, attempt: ctx.task.attempt }, 'stall: abort signalled; ignoring it'), { once: true });
     await new Promise((r) => setTimeout(r, ctx.task.attempt === 1 ? ms : retryMs));
     const res = await ctx.db.pool.query(
       `insert into task_effects (task_id, worker_pid, attempt, kind)
@@ -69,7 +72,7 @@ const stallTask = defineTask({
         where exists (select 1 from tasks where id = $1::bigint and locked_by = $4::uuid and status = 'running')`,
       [ctx.task.id, process.pid, ctx.task.attempt, owner],
     );
-    ctx.logger.info({ owner, recorded: res.rowCount === 1, aborted: ctx.signal.aborted }, `stall: side effect ${res.rowCount === 1 ? 'recorded' : 'rejected by the guard'}`);
+    ctx.logger.info({ owner, attempt: ctx.task.attempt, recorded: res.rowCount === 1, aborted: ctx.signal.aborted }, `stall: side effect ${res.rowCount === 1 ? 'recorded' : 'rejected by the guard'}`);
   },
 });
 

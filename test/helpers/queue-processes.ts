@@ -172,3 +172,16 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Enqueues `n` tasks of one type in one statement and notifies the workers the way enqueueTask does (a plain
+ * INSERT notifies nobody: idle loops would only find the tasks at their next poll).
+ */
+export async function enqueueMany(q: Queryable, type: string, payload: object, n: number): Promise<number[]> {
+  const { rows } = await q.query<{ id: number }>(
+    `with ins as (insert into tasks (type, payload) select $1::text, $2::jsonb from generate_series(1, $3::int) returning id)
+     select id, pg_notify('beacon_tasks', $1::text) from ins`,
+    [type, JSON.stringify(payload), n],
+  );
+  return rows.map((r) => r.id);
+}
