@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 import { enqueueTask } from '../src/storage/tasks.js';
-import { createEffectsTable, enqueueMany, eventually, executions, killQueueChildren, startQueueChild, type QueueChild } from './helpers/queue-processes.js';
+import { createEffectsTable, enqueueMany, eventually, executions, killQueueChildren, startQueueChild } from './helpers/queue-processes.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
