@@ -17,6 +17,8 @@ export interface RunTaskEnv {
   retry: BackoffOptions;
   /** Marks the task succeeded under the guard (a batched completeTask); resolves to whether the guard matched. */
   complete: (id: number, workerId: string) => Promise<boolean>;
+  /** Called once the handler has returned or thrown, before its outcome is recorded. */
+  onHandlerDone?: () => void;
 }
 
 type Outcome = { ok: true } | { ok: false; error: string; permanent: boolean; cause: unknown };
@@ -30,6 +32,7 @@ export async function runTask(env: RunTaskEnv, task: ClaimedTask, def: AnyTaskDe
   env.logger.info({ taskId: task.id, type: task.type, attempt: task.attempt }, `Worker ${env.loop} executing task: ${task.type}`);
   const logger = lazyChild(env.logger, { taskId: task.id, type: task.type });
   const outcome = await attempt(env, task, def, signal, logger);
+  env.onHandlerDone?.();
   if (!outcome.ok && signal.aborted) {
     logger.get().info({ attempt: task.attempt }, 'Task aborted; not recording its failure');
     return;

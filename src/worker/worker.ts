@@ -43,7 +43,7 @@ export interface WorkerOptions<R extends TaskRegistry> {
    * `batchSize`, the bound on what a crash strands until lease recovery). Default `concurrency`.
    */
   prefetch?: number;
-  /** Successful completions wait up to this long to share one UPDATE (0: the next event-loop turn). Default 2 ms. */
+  /** Successful completions wait up to this long to share one UPDATE (0: the next event-loop turn). Default 0. */
   completeBatchMs?: number;
 }
 
@@ -71,7 +71,11 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
   // Every idle loop and the heartbeat wait on this signal at once: that is expected, not a leak.
   setMaxListeners(concurrency + 10, stopping.signal);
   const waker = new Waker();
+  /** Claimed tasks whose outcome is not recorded yet (handler running, or its finish waiting for a batch). */
   const inFlight = new Map<number, InFlight>();
+  /** Handlers running right now: at most `concurrency`. */
+  let running = 0;
+  const finishing = new Set<Promise<void>>();
   const loops: Promise<void>[] = [];
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 2 * concurrency));
   const sourceEnv = {
@@ -83,9 +87,10 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
   const source: TaskSource =
     batchSize === 1
       ? singleClaimSource(sourceEnv)
-      : localQueueSource(sourceEnv, { batchSize, prefetch: options.prefetch ?? concurrency, idleLoops: () => concurrency - inFlight.size });
-  const completions = new CompletionBatcher({ pool, maxBatch: Math.max(batchSize, concurrency), delayMs: options.completeBatchMs ?? 2 });
+      : localQueueSource(sourceEnv, { batchSize, prefetch: options.prefetch ?? concurrency, idleLoops: () => concurrency - running });
+  const completions = new CompletionBatcher({ pool, maxBatch: Math.max(batchSize, concurrency), delayMs: options.completeBatchMs ?? 0 });
   const complete = (id: number, workerId: string) => completions.complete(id, workerId);
+  const maxUnrecorded = Math.max(batchSize, concurrency);
   /** One logger per loop and identity, so a task costs no child logger unless it logs past its first line. */
   const loopLoggers = new Map<number, { workerId: string; logger: Logger }>();
   const loopLogger = (n: number, workerId: string): Logger => {
@@ -138,16 +143,24 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
     }
     const entry: InFlight = { task, workerId, controller: new AbortController() };
     inFlight.set(task.id, entry);
-    try {
-      await runTask(
-        { db, deps: options.deps, logger: loopLogger(n, workerId), loop: n, workerId, retry: options.retry ?? {}, complete },
-        task,
-        def,
-        entry.controller.signal,
-      );
-    } finally {
+    running++;
+    let handlerDone: () => void = () => undefined;
+    const handlerEnded = new Promise<void>((resolve) => (handlerDone = resolve));
+    const recorded: Promise<void> = runTask(
+      { db, deps: options.deps, logger: loopLogger(n, workerId), loop: n, workerId, retry: options.retry ?? {}, complete, onHandlerDone: handlerDone },
+      task,
+      def,
+      entry.controller.signal,
+    ).finally(() => {
       inFlight.delete(task.id);
-    }
+      finishing.delete(recorded);
+    });
+    finishing.add(recorded);
+    await Promise.race([handlerEnded, recorded]);
+    running--;
+    // Recording the outcome overlaps the next task, so completions share statements; past this many unrecorded
+    // outcomes the loop waits for its own (a database outage must not let them pile up).
+    if (finishing.size > maxUnrecorded) await recorded;
   }
 
   /** Our row was deleted (declared dead): our tasks belong to others now. Abort them and rejoin as someone new. */
@@ -195,7 +208,8 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
       stopped ??= (async () => {
         stopping.abort();
         const grace = new AbortController();
-        await Promise.race([Promise.all(loops), sleep(graceMs, grace.signal)]);
+        const drained = Promise.all(loops).then(() => Promise.all([...finishing]));
+        await Promise.race([drained, sleep(graceMs, grace.signal)]);
         grace.abort();
         // Unstarted tasks go back first; then finished ones are recorded, so no release can undo a success.
         await source.close();
