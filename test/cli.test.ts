@@ -224,4 +224,30 @@ describe('DATABASE_URL', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no active key with id 999999');
   });
+
+  it('metrics verify finds a counter that disagrees with the events, metrics rebuild repairs it', async () => {
+    const accountId = (await db.pool.query<{ id: number }>(`insert into accounts (name) values ('metrics') returning id`)).rows[0]!.id;
+    const logId = (
+      await db.pool.query<{ id: number }>(
+        `insert into usage_logs (account_id, from_address, to_address, subject, html) values ($1, 'a@example.com', 'b@example.com', 's', 'h') returning id`,
+        [accountId],
+      )
+    ).rows[0]!.id;
+    await db.pool.query(
+      `insert into open_events (id, log_id, account_id, occurred_at, user_agent, machine) values (gen_random_uuid(), $1, $2, '2026-10-01T10:00:00Z', 'Mozilla/5.0', false)`,
+      [logId, accountId],
+    );
+    const clean = await runCli(['metrics', 'verify'], env);
+    expect(clean.code).toBe(1);
+    expect(clean.stdout).toContain(`day 2026-10-01 (account ${accountId}): opens is 0, the events say 1`);
+    expect(clean.stdout).toContain(`usage log ${logId} (account ${accountId}): openCount is 0, the events say 1`);
+    expect(clean.stderr).toContain('beacon metrics rebuild');
+
+    const rebuild = await runCli(['metrics', 'rebuild'], env);
+    expect(rebuild.code, rebuild.stderr).toBe(0);
+    expect(rebuild.stdout).toContain('metrics rebuild: 1 day row(s) and 1 message(s) corrected');
+    const again = await runCli(['metrics', 'verify'], env);
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.stdout).toContain('every counter matches the events');
+  });
 });

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../src/storage/accounts.js';
-import { getDailyMetrics, verifyTrackingCounters } from '../src/storage/metrics.js';
+import { getDailyMetrics, rebuildTrackingCounters, verifyTrackingCounters } from '../src/storage/metrics.js';
 import { reclassifyClickSweeps, recordClicks, recordOpens, type TrackingEvent } from '../src/storage/tracking-events.js';
 import { withTransaction } from '../src/storage/transaction.js';
 import { getUsageLog, insertUsageLog } from '../src/storage/usage-logs.js';
@@ -82,14 +82,21 @@ describe('recordClicks', () => {
   });
 });
 
-describe('verifyTrackingCounters', () => {
-  it('reports a counter that disagrees with the events', async () => {
+describe('verifyTrackingCounters and rebuildTrackingCounters', () => {
+  it('report and repair counters that disagree with the events, per day and per usage log', async () => {
     const other = await createAccount(db.pool, 'verify');
-    await db.pool.query(`insert into daily_metrics (account_id, day, opens) values ($1, '2026-08-01', 5)`, [other]);
+    const logId = await insertUsageLog(db.pool, { accountId: other, from: 'a@example.com', to: 'b@example.com', subject: 's', html: 'h', text: undefined, trackOpens: true, trackClicks: true });
+    await recordOpens(db.pool, [open(logId, '2026-08-01T10:00:00Z')]);
+    await db.pool.query(`update daily_metrics set opens = 5, machine_clicks = 2 where account_id = $1`, [other]);
+    await db.pool.query(`update usage_logs set open_count = 9 where id = $1`, [logId]);
     expect(await verifyTrackingCounters(db.pool)).toEqual([
-      { accountId: other, date: '2026-08-01', counter: 'opens', stored: 5, recomputed: 0 },
+      { scope: 'day', accountId: other, key: '2026-08-01', counter: 'machineClicks', stored: '2', recomputed: '0' },
+      { scope: 'day', accountId: other, key: '2026-08-01', counter: 'opens', stored: '5', recomputed: '1' },
+      { scope: 'usage log', accountId: other, key: String(logId), counter: 'openCount', stored: '9', recomputed: '1' },
     ]);
-    await db.pool.query('delete from daily_metrics where account_id = $1', [other]);
+    expect(await withTransaction(db, (tx) => rebuildTrackingCounters(tx))).toEqual({ days: 1, logs: 1 });
+    expect(await verifyTrackingCounters(db.pool)).toEqual([]);
+    expect(await withTransaction(db, (tx) => rebuildTrackingCounters(tx))).toEqual({ days: 0, logs: 0 });
   });
 });
 

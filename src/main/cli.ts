@@ -5,7 +5,9 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { createApiKey, ensureAccount, listApiKeys, revokeApiKey } from '../storage/accounts.js';
 import type { Database } from '../storage/db.js';
+import { rebuildTrackingCounters, verifyTrackingCounters } from '../storage/metrics.js';
 import { runMigrations } from '../storage/migrate.js';
+import { withTransaction } from '../storage/transaction.js';
 import { openDatabase } from './database.js';
 import { startBeacon, type RunningBeacon } from './start.js';
 
@@ -119,6 +121,32 @@ keys
         process.exitCode = 1;
         process.stderr.write(`beacon: no active key with id ${id}\n`);
       } else print(`revoked key ${id}`);
+    }),
+  );
+
+const metrics = program.command('metrics').description('check the tracking counters against the raw open and click events');
+metrics
+  .command('verify')
+  .description('recompute every day\'s and every message\'s counters from the events; list differences, exit 1 if any')
+  .action(() =>
+    withDatabase(async (db) => {
+      const mismatches = await verifyTrackingCounters(db.pool);
+      for (const m of mismatches) {
+        print(`${m.scope} ${m.key} (account ${m.accountId}): ${m.counter} is ${m.stored}, the events say ${m.recomputed}`);
+      }
+      if (mismatches.length > 0) {
+        process.exitCode = 1;
+        process.stderr.write(`beacon: ${mismatches.length} counter(s) differ from the events; \`beacon metrics rebuild\` repairs them\n`);
+      } else print('metrics verify: every counter matches the events');
+    }),
+  );
+metrics
+  .command('rebuild')
+  .description('set every tracking counter to what the events say (safe while Beacon runs)')
+  .action(() =>
+    withDatabase(async (db) => {
+      const changed = await withTransaction(db, (tx) => rebuildTrackingCounters(tx));
+      print(`metrics rebuild: ${changed.days} day row(s) and ${changed.logs} message(s) corrected`);
     }),
   );
 
