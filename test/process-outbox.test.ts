@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupBeaconProcesses, isAlive, makeDataDir, postgresPidFor, startBeaconProcess, waitUntil, type BeaconProcess } from './helpers/beacon-process.js';
+import { cleanupBeaconProcesses, isAlive, makeDataDir, postgresPidFor, runCli, startBeaconProcess, waitUntil, type BeaconProcess } from './helpers/beacon-process.js';
 import { hrefsOf, trackedDestination } from './helpers/html-links.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/emails');
@@ -94,6 +94,9 @@ describe('npm start in outbox mode (first run)', () => {
     expect(days).toEqual([
       { date: today, sent: 1, failed: 0, opens: 1, uniqueOpens: 1, clicks: 1, uniqueClicks: 1, machineOpens: 0, machineClicks: 0 },
     ]);
+    // The counters agree with the raw events (the CLI joins the running Beacon's database).
+    const verify = await runCli(['metrics', 'verify'], { DATA_DIR: dataDir });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 
   it('SIGTERM to Beacon: npm start exits 0 and no PostgreSQL is left for the DATA_DIR', async () => {
