@@ -22,6 +22,8 @@ export interface Config {
   readonly role: 'all' | 'web' | 'worker';
   readonly bootstrapApiKey: string | undefined;
   readonly shutdownGraceMs: number;
+  /** GET /metrics requires it as a bearer token when set. */
+  readonly metricsToken: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -70,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     role: p.ROLE,
     bootstrapApiKey: p.BOOTSTRAP_API_KEY,
     shutdownGraceMs: p.SHUTDOWN_GRACE_MS,
+    metricsToken: p.METRICS_TOKEN,
     logLevel: p.LOG_LEVEL,
   });
 }

@@ -61,6 +61,17 @@ export const settings = {
     default: 'unset: a key is generated on first start and printed once',
     meaning: 'If set and no key exists yet, registered for the default account (scripts and tests).',
   },
+  METRICS_TOKEN: {
+    schema: optionalString.pipe(
+      z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")')
+        .optional(),
+    ),
+    default: 'unset: GET /metrics is open (HOST is loopback by default)',
+    meaning: 'Bearer token Prometheus must send to scrape GET /metrics; set it whenever the port is reachable by others.',
+  },
   SHUTDOWN_GRACE_MS: { schema: z.coerce.number().int().min(0).default(10_000), default: '10000', meaning: 'How long SIGTERM waits for in-flight tasks before releasing them.' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,8 +1,9 @@
 // Wires Beacon together from a Config: database, migrations, first-run access, transport, worker loops, HTTP.
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import { createOutboxTransport } from '../mail/outbox.js';
+import { createOutboxTransport, listOutbox, readOutboxMessage } from '../mail/outbox.js';
 import { renderMessage } from '../mail/render.js';
 import { createSmtpTransport } from '../mail/smtp.js';
 import type { MailTransport } from '../mail/transport.js';
@@ -26,6 +27,14 @@ export interface RunningBeacon {
 
 /** How long shutdown waits for buffered opens and clicks to reach the database. */
 const TRACKING_FLUSH_MS = 5_000;
+
+/**
+ * The dashboard's session-cookie key: derived from the signing tracking secret under its own label, so it is
+ * never the key of a tracking signature, needs no secret of its own, and rotating TRACKING_SECRETS signs everyone out.
+ */
+function dashboardSessionKey(trackingSecret: string): Buffer {
+  return createHmac('sha256', trackingSecret).update('beacon-dashboard-session-v1').digest();
+}
 
 /**
  * Starts Beacon. `onFatal` is called when it cannot go on (its embedded database died): the caller stops it
@@ -53,7 +62,8 @@ export async function startBeacon(
       print('');
       print(`  API key (shown once, store it now): ${access.newKey}`);
     }
-    const signer = createSigner(resolveTrackingSecrets(config));
+    const trackingSecrets = resolveTrackingSecrets(config);
+    const signer = createSigner(trackingSecrets);
     const enqueue = createEnqueue(beaconTasks);
 
     let transport: MailTransport | undefined;
@@ -77,6 +87,7 @@ export async function startBeacon(
 
     let url: string | undefined;
     if (config.role !== 'worker') {
+      const outboxDir = path.join(config.dataDir, 'outbox');
       const recorder = createTrackingRecorder({ db, logger });
       stops.push(() => recorder.close(TRACKING_FLUSH_MS));
       const app = await buildApp({
@@ -86,6 +97,15 @@ export async function startBeacon(
         recorder,
         enqueueSend: (q, payload) => enqueue(q, 'send_email', payload),
         ...(wakeWorkers ? { wakeWorkers } : {}),
+        metricsToken: config.metricsToken,
+        dashboard: {
+          sessionSecret: dashboardSessionKey(trackingSecrets[0]!),
+          secure: config.publicUrl.toLowerCase().startsWith('https:'),
+          // First-run mode: the outbox this machine's workers write (ROLE=web on the same DATA_DIR reads it too).
+          ...(config.smtpUrl === undefined
+            ? { outbox: { list: () => listOutbox(outboxDir), read: (logId: number) => readOutboxMessage(outboxDir, logId) } }
+            : {}),
+        },
       });
       // Closed first on shutdown: no new requests, then the recorder flushes what the last ones buffered.
       stops.push(() => app.close());
@@ -95,6 +115,7 @@ export async function startBeacon(
     print('');
     print(`Beacon is running (role: ${config.role}).`);
     if (url !== undefined) print(`  HTTP:      ${url}   (tracking links use ${config.publicUrl})`);
+    if (url !== undefined) print(`  Dashboard: ${url}/   (sign in with an API key)`);
     print(`  Database:  ${opened.where}`);
     if (transport !== undefined) print(`  Mail goes: ${transport.kind === 'outbox' ? `to the local outbox, ${transport.describe()}` : transport.describe()}`);
     print(`  Data:      ${config.dataDir}`);

@@ -5,16 +5,25 @@ import { withTimeout, type Database } from '../storage/db.js';
 import { messageRoutes } from './api/messages.js';
 import { metricsRoutes } from './api/metrics.js';
 import { requireApiKey } from './auth.js';
+import { dashboardRoutes, type DashboardOptions } from './dashboard/index.js';
 import { errorHandler } from './error-handler.js';
+import { metricsRoutes as prometheusRoutes } from './metrics.js';
 import type { EnqueueSend } from './operations/queue-message.js';
 import { trackRoutes, type TrackDeps } from './track.js';
+import type { TrackingRecorder } from '../tracking/recorder.js';
 
 export interface AppDeps extends TrackDeps {
+  /** The recorder; `stats()` feeds /metrics when present. */
+  recorder: TrackDeps['recorder'] & Partial<Pick<TrackingRecorder, 'stats'>>;
   db: Database;
   logger: Logger;
   enqueueSend: EnqueueSend;
   /** Wakes this process's worker loops at once (ROLE=all); other processes hear the NOTIFY. */
   wakeWorkers?: () => void;
+  /** The dashboard at /; without it only the API, tracking and /metrics are served. */
+  dashboard?: DashboardOptions;
+  /** METRICS_TOKEN: when set, GET /metrics requires it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -36,6 +45,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  // First, so its latency hook sees every route registered after it.
+  const recorder = deps.recorder;
+  prometheusRoutes(app, { db: deps.db, token: deps.metricsToken, recorderStats: recorder.stats ? () => recorder.stats!() : undefined });
+
   app.get('/healthz', async (_request, reply) => {
     try {
       await withTimeout(deps.db.pool.query('select 1'), HEALTH_TIMEOUT_MS, 'health check');
@@ -52,6 +65,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     messageRoutes(api, deps);
     metricsRoutes(api, deps);
   });
+
+  const dashboard = deps.dashboard;
+  if (dashboard !== undefined) await app.register(async (scope) => dashboardRoutes(scope, deps.db, dashboard));
 
   return app;
 }
