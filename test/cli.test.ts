@@ -47,6 +47,11 @@ describe('help and usage errors', () => {
       [['keys', 'create', '--help'], [/Usage: beacon keys create/, /--account <name>/]],
       [['keys', 'list', '--help'], [/Usage: beacon keys list/]],
       [['keys', 'revoke', '--help'], [/Usage: beacon keys revoke \[options\] <id>/]],
+      [['send', '--help'], [/Usage: beacon send/, /--to <address>/, /--html <file>/, /--text <file>/, /repeat for several/]],
+      [['queue', '--help'], [/Usage: beacon queue/, /^\s+stats\b/m]],
+      [['queue', 'stats', '--help'], [/Usage: beacon queue stats/, /--json/]],
+      [['metrics', 'verify', '--help'], [/Usage: beacon metrics verify/]],
+      [['metrics', 'rebuild', '--help'], [/Usage: beacon metrics rebuild/]],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, {})));
     for (const [i, [args, patterns]] of cases.entries()) {
@@ -249,5 +254,75 @@ describe('DATABASE_URL', () => {
     const again = await runCli(['metrics', 'verify'], env);
     expect(again.code, again.stdout).toBe(0);
     expect(again.stdout).toContain('every counter matches the events');
+  });
+});
+
+describe('send and queue stats (DATABASE_URL)', () => {
+  let db: TestDatabase;
+  let env: Record<string, string>;
+  let dir: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dir = makeDataDir('beacon-cli-send-');
+    env = { DATABASE_URL: db.url, TRACKING_SECRETS: SECRETS, DATA_DIR: dir, LOG_LEVEL: 'warn' };
+    fs.writeFileSync(path.join(dir, 'news.html'), '<h1>News</h1><p><a href="https://example.com/read">read</a></p>');
+    fs.writeFileSync(path.join(dir, 'news.txt'), 'News: https://example.com/read');
+    expect((await runCli(['migrate'], env)).code).toBe(0);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const sendArgs = (...to: string[]) => [
+    'send', ...to.flatMap((t) => ['--to', t]), '--from', 'News <news@example.com>', '--subject', 'Weekly news',
+    '--html', path.join(dir, 'news.html'), '--text', path.join(dir, 'news.txt'),
+  ];
+
+  it('send queues one message and one send_email task per recipient, prints the ids and shows progress on stderr', async () => {
+    const r = await runCli(sendArgs('a@example.com', 'B <b@example.com>', 'c@example.com'), env);
+    expect(r.code, r.stderr).toBe(0);
+    const ids = r.stdout.trim().split('\n').map(Number);
+    expect(ids).toHaveLength(3);
+    expect(r.stderr).toContain('3/3');
+    const { rows } = await db.pool.query<{ id: number; to: string; subject: string; status: string; text: string; account: string; tasks: number }>(
+      `select l.id, l.to_address as "to", l.subject, l.status, l.text_body as text, a.name as account,
+         (select count(*)::int from tasks t where t.type = 'send_email' and (t.payload->>'logId')::bigint = l.id) as tasks
+       from usage_logs l join accounts a on a.id = l.account_id where l.id = any($1::bigint[]) order by l.id`,
+      [ids],
+    );
+    expect(rows.map((x) => x.to)).toEqual(['a@example.com', 'B <b@example.com>', 'c@example.com']);
+    for (const row of rows) expect(row).toMatchObject({ subject: 'Weekly news', status: 'queued', text: 'News: https://example.com/read', account: 'default', tasks: 1 });
+  });
+
+  it('send with one bad address queues nothing and names the problem; a missing file or account is a clear error', async () => {
+    const before = (await db.pool.query<{ n: number }>('select count(*)::int as n from usage_logs')).rows[0]!.n;
+    const bad = await runCli(sendArgs('ok@example.com', 'not-an-address'), env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('"to" must be an email address');
+    expect(bad.stderr).not.toMatch(STACK_FRAME);
+    const missing = await runCli(['send', '--to', 'a@example.com', '--from', 'n@example.com', '--subject', 's', '--html', path.join(dir, 'nope.html')], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read the --html file');
+    const account = await runCli([...sendArgs('a@example.com'), '--account', 'nobody'], env);
+    expect(account.code).toBe(1);
+    expect(account.stderr).toContain('no account named "nobody"');
+    const noTo = await runCli(['send', '--from', 'n@example.com', '--subject', 's', '--html', path.join(dir, 'news.html')], env);
+    expect(noTo.code).not.toBe(0);
+    expect(noTo.stderr).toContain("required option '--to <address>'");
+    expect((await db.pool.query<{ n: number }>('select count(*)::int as n from usage_logs')).rows[0]!.n).toBe(before);
+  });
+
+  it('queue stats prints counts by type and status and the oldest due task\'s wait, as a table or JSON', async () => {
+    await db.pool.query(`update tasks set run_at = now() - interval '90 seconds' where type = 'send_email'`);
+    await db.pool.query(`insert into tasks (type, status, last_error, finished_at) values ('send_email', 'dead', 'boom', now())`);
+    const table = await runCli(['queue', 'stats'], env);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^send_email\s+pending\s+3$/m);
+    expect(table.stdout).toMatch(/^send_email\s+dead\s+1$/m);
+    expect(table.stdout).toMatch(/oldest due pending task: waiting (9\d|1\d\d)\.\d s/);
+    const json = await runCli(['queue', 'stats', '--json'], env);
+    const parsed = JSON.parse(json.stdout) as { counts: Array<{ status: string; type: string; count: number }>; oldestPendingAgeSeconds: number };
+    expect(parsed.counts).toContainEqual({ status: 'pending', type: 'send_email', count: 3 });
+    expect(parsed.oldestPendingAgeSeconds).toBeGreaterThanOrEqual(90);
   });
 });

@@ -1,13 +1,22 @@
 #!/usr/bin/env node
-// The `beacon` command: start the service, run migrations, manage API keys.
+// The `beacon` command: start the service, run migrations, manage API keys, send mail, look at the queue.
+import fs from 'node:fs/promises';
+import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
-import { createApiKey, ensureAccount, listApiKeys, revokeApiKey } from '../storage/accounts.js';
+import { createApiKey, DEFAULT_ACCOUNT_NAME, ensureAccount, listApiKeys, revokeApiKey } from '../storage/accounts.js';
 import type { Database } from '../storage/db.js';
 import { rebuildTrackingCounters, verifyTrackingCounters } from '../storage/metrics.js';
 import { runMigrations } from '../storage/migrate.js';
 import { withTransaction } from '../storage/transaction.js';
+import { createMessageBody, parse, type CreateMessageBody } from '../server/api/schemas.js';
+import { queueMessage } from '../server/operations/queue-message.js';
+import { findAccountIdByName } from '../storage/dashboard-access.js';
+import { oldestPendingAgeSeconds } from '../storage/queue-overview.js';
+import { taskCounts } from '../storage/tasks.js';
+import { createEnqueue } from '../worker/enqueue.js';
+import { beaconTasks } from '../worker/tasks/index.js';
 import { openDatabase } from './database.js';
 import { startBeacon, type RunningBeacon } from './start.js';
 
@@ -147,6 +156,95 @@ metrics
     withDatabase(async (db) => {
       const changed = await withTransaction(db, (tx) => rebuildTrackingCounters(tx));
       print(`metrics rebuild: ${changed.days} day row(s) and ${changed.logs} message(s) corrected`);
+    }),
+  );
+
+interface SendOptions {
+  to: string[];
+  from: string;
+  subject: string;
+  html: string;
+  text?: string;
+  account: string;
+  trackOpens: boolean;
+  trackClicks: boolean;
+}
+
+async function readBody(file: string, what: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+/** Queues one message per recipient through the API's own validation and operation; prints one id per line. */
+async function send(options: SendOptions): Promise<void> {
+  const html = await readBody(options.html, '--html');
+  const text = options.text === undefined ? undefined : await readBody(options.text, '--text');
+  // Every recipient is checked before anything is queued: a typo in the tenth address queues nothing.
+  const bodies: CreateMessageBody[] = options.to.map((to) =>
+    parse(createMessageBody, { from: options.from, to, subject: options.subject, html, text, trackOpens: options.trackOpens, trackClicks: options.trackClicks }, 'the message'),
+  );
+  await withDatabase(async (db) => {
+    // The default account is the one a first start creates; any other must exist already (no typo makes one).
+    const accountId = options.account === DEFAULT_ACCOUNT_NAME ? await ensureAccount(db.pool) : await findAccountIdByName(db.pool, options.account);
+    if (accountId === undefined) throw new Error(`no account named "${options.account}" (beacon keys create --account makes one)`);
+    const enqueue = createEnqueue(beaconTasks);
+    const bar =
+      bodies.length > 1
+        ? new cliProgress.SingleBar(
+            { stream: process.stderr, format: 'queueing [{bar}] {value}/{total}', noTTYOutput: true, notTTYSchedule: 1_000, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+    bar?.start(bodies.length, 0);
+    try {
+      for (const body of bodies) {
+        // The enqueue NOTIFYs on commit: a running Beacon's workers pick the message up at once.
+        const id = await queueMessage(db, (q, payload) => enqueue(q, 'send_email', payload), accountId, body);
+        print(String(id));
+        bar?.increment();
+      }
+    } finally {
+      bar?.stop();
+    }
+  });
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+program
+  .command('send')
+  .description('queue an email to each --to address (one message each, as POST /api/messages does); prints the message ids')
+  .requiredOption('--to <address>', 'recipient; repeat for several', collect)
+  .requiredOption('--from <address>', 'sender, e.g. "News <news@example.com>"')
+  .requiredOption('--subject <text>', 'subject line')
+  .requiredOption('--html <file>', 'file holding the HTML body')
+  .option('--text <file>', 'file holding the plain-text body')
+  .option('--account <name>', 'account to send as', accountName, 'default')
+  .option('--no-track-opens', 'no open pixel')
+  .option('--no-track-clicks', 'do not rewrite links')
+  .action((options: SendOptions) => send(options));
+
+const queue = program.command('queue').description('look at the task queue');
+queue
+  .command('stats')
+  .description('task counts by status and type, and how long the oldest due task has waited')
+  .option('--json', 'print one JSON object instead of a table')
+  .action((options: { json?: boolean }) =>
+    withDatabase(async (db) => {
+      const counts = await taskCounts(db.pool);
+      const oldest = await oldestPendingAgeSeconds(db.pool);
+      if (options.json) {
+        print(JSON.stringify({ counts, oldestPendingAgeSeconds: Math.round(oldest * 1000) / 1000 }));
+        return;
+      }
+      const width = Math.max(4, ...counts.map((c) => c.type.length));
+      print(`${'type'.padEnd(width)}  ${'status'.padEnd(9)}  count`);
+      for (const c of counts) print(`${c.type.padEnd(width)}  ${c.status.padEnd(9)}  ${c.count}`);
+      if (counts.length === 0) print('(the queue is empty)');
+      print(`oldest due pending task: ${oldest < 1 ? 'none waiting' : `waiting ${oldest.toFixed(1)} s`}`);
     }),
   );
 
