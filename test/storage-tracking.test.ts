@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../src/storage/accounts.js';
 import { getDailyMetrics, rebuildTrackingCounters, verifyTrackingCounters } from '../src/storage/metrics.js';
-import { reclassifyClickSweeps, recordClicks, recordOpens, type TrackingEvent } from '../src/storage/tracking-events.js';
+import { recordClicks, recordOpens, type TrackingEvent } from '../src/storage/tracking-events.js';
 import { withTransaction } from '../src/storage/transaction.js';
 import { getUsageLog, insertUsageLog } from '../src/storage/usage-logs.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
@@ -102,11 +102,7 @@ describe('verifyTrackingCounters and rebuildTrackingCounters', () => {
 
 describe('machine clicks recognised from timing', () => {
   const click = (logId: number, at: string, url: string, machine = false) => ({ ...open(logId, at, machine), url });
-  const record = (events: ReturnType<typeof click>[]) =>
-    withTransaction(db, async (tx) => {
-      await recordClicks(tx, events);
-      await reclassifyClickSweeps(tx, [...new Set(events.map((e) => e.logId))]);
-    });
+  const record = (events: ReturnType<typeof click>[]) => recordClicks(db.pool, events);
   const day = async (d: string) => (await getDailyMetrics(db.pool, accountId, d, d))[0]!;
 
   it('a click within 3 s of sending is a scanner', async () => {

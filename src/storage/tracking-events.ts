@@ -19,55 +19,24 @@ const SCANNER_WINDOW = "interval '3 seconds'";
 /** Different links of one message clicked this close together are a sweep, not a person. */
 const SWEEP_WINDOW = "interval '2 seconds'";
 
-interface Kind {
-  events: 'open_events' | 'click_events';
-  countColumn: 'open_count' | 'click_count';
-  firstColumn: 'opened_at' | 'clicked_at';
-  total: 'opens' | 'clicks';
-  unique: 'unique_opens' | 'unique_clicks';
-  machine: 'machine_opens' | 'machine_clicks';
-}
-
-const OPEN: Kind = {
-  events: 'open_events',
-  countColumn: 'open_count',
-  firstColumn: 'opened_at',
-  total: 'opens',
-  unique: 'unique_opens',
-  machine: 'machine_opens',
-};
-const CLICK: Kind = {
-  events: 'click_events',
-  countColumn: 'click_count',
-  firstColumn: 'clicked_at',
-  total: 'clicks',
-  unique: 'unique_clicks',
-  machine: 'machine_clicks',
-};
-
 /**
- * One statement per kind and batch. People (not machines) move a log's count and its first time, which is
+ * Opens, one statement per batch. People (not machines) move a log's count and its first time, which is
  * never overwritten; a log's first human event counts once as unique, on that event's UTC day. Every daily row
  * is touched once per batch, in key order (no per-request hot-row lock, no deadlock between batches).
  * Events for a usage log that does not exist are dropped (old links keep working but record nothing).
  */
-function batchSql(k: Kind, withUrl: boolean): string {
-  const urlInput = withUrl ? ', $6::text[]' : '';
-  const urlCols = withUrl ? ', url' : '';
-  // Link scanners click within seconds of delivery; a person has not even opened the mail yet.
-  const machine = withUrl ? `i.machine or (l.sent_at is not null and i.occurred_at < l.sent_at + ${SCANNER_WINDOW})` : 'i.machine';
-  return `
+const OPENS_SQL = `
 with input as (
-  select * from unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::boolean[]${urlInput})
-    as i(id, log_id, occurred_at, user_agent, machine${urlCols})
+  select * from unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::boolean[])
+    as i(id, log_id, occurred_at, user_agent, machine)
 ),
 locked as (
-  select l.id, l.account_id, l.sent_at, l.${k.firstColumn} as first_before from usage_logs l
+  select l.id, l.account_id, l.opened_at as first_before from usage_logs l
   where l.id in (select log_id from input) order by l.id for update
 ),
 ins as (
-  insert into ${k.events} (id, log_id, account_id, occurred_at, user_agent, machine${urlCols})
-  select i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, ${machine}${withUrl ? ', i.url' : ''}
+  insert into open_events (id, log_id, account_id, occurred_at, user_agent, machine)
+  select i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, i.machine
   from input i join locked l on l.id = i.log_id
   on conflict (id) do nothing
   returning log_id, account_id, occurred_at, machine
@@ -77,7 +46,7 @@ per_log as (
   from ins group by log_id
 ),
 upd as (
-  update usage_logs u set ${k.countColumn} = u.${k.countColumn} + p.human, ${k.firstColumn} = coalesce(u.${k.firstColumn}, p.first_human)
+  update usage_logs u set open_count = u.open_count + p.human, opened_at = coalesce(u.opened_at, p.first_human)
   from per_log p where u.id = p.log_id and p.human > 0
   returning u.id
 ),
@@ -93,21 +62,107 @@ per_day as (
   from ins group by 1, 2
 ),
 daily as (
-  insert into daily_metrics (account_id, day, ${k.total}, ${k.unique}, ${k.machine})
+  insert into daily_metrics (account_id, day, opens, unique_opens, machine_opens)
   select d.account_id, d.day, d.total, coalesce(u.n, 0), d.machine
   from per_day d left join uniq u on u.account_id = d.account_id and u.day = d.day
   order by d.account_id, d.day
   on conflict (account_id, day) do update set
-    ${k.total} = daily_metrics.${k.total} + excluded.${k.total},
-    ${k.unique} = daily_metrics.${k.unique} + excluded.${k.unique},
-    ${k.machine} = daily_metrics.${k.machine} + excluded.${k.machine}
+    opens = daily_metrics.opens + excluded.opens,
+    unique_opens = daily_metrics.unique_opens + excluded.unique_opens,
+    machine_opens = daily_metrics.machine_opens + excluded.machine_opens
   returning 1
 )
 select (select count(*) from ins)::int as recorded, (select count(*) from upd)::int as logs, (select count(*) from daily)::int as days`;
-}
 
-const OPENS_SQL = batchSql(OPEN, false);
-const CLICKS_SQL = batchSql(CLICK, true);
+/**
+ * Clicks, in one statement like opens, plus what only clicks have: a click within SCANNER_WINDOW of sending is
+ * a scanner's, and clicks on different links of one message within SWEEP_WINDOW are a sweep. A sweep is only
+ * recognisable from its second click, so the statement also turns the earlier, stored clicks of a sweep into
+ * machine clicks and moves every counter they had moved: the log's count and first click, and per UTC day the
+ * clicks, machine clicks and unique clicks (the unique click follows the log's first human click wherever it
+ * goes). One statement, so no crash can leave a sweep half-counted.
+ */
+const CLICKS_SQL = `
+with input as (
+  select * from unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::boolean[], $6::text[])
+    as i(id, log_id, occurred_at, user_agent, machine, url)
+),
+locked as (
+  select l.id, l.account_id, l.sent_at, l.clicked_at as first_before from usage_logs l
+  where l.id in (select log_id from input) order by l.id for update
+),
+fresh as (
+  -- A batch retried after an ambiguous failure may already be stored.
+  select i.*, l.account_id, l.sent_at from input i join locked l on l.id = i.log_id
+  where not exists (select 1 from click_events e where e.id = i.id)
+),
+ins as (
+  insert into click_events (id, log_id, account_id, occurred_at, user_agent, machine, url)
+  select f.id, f.log_id, f.account_id, f.occurred_at, f.user_agent,
+    f.machine
+      or (f.sent_at is not null and f.occurred_at < f.sent_at + ${SCANNER_WINDOW})
+      or exists (select 1 from click_events o where o.log_id = f.log_id and o.url <> f.url
+                   and o.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW})
+      or exists (select 1 from fresh j where j.log_id = f.log_id and j.url <> f.url
+                   and j.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW}),
+    f.url
+  from fresh f
+  on conflict (id) do nothing
+  returning log_id, account_id, occurred_at, machine
+),
+flipped as (
+  -- Stored human clicks that a new click on another link shows to be the start of a sweep. (This update sees
+  -- click_events as before the statement, so it never touches the rows inserted above.)
+  update click_events e set machine = true
+  where e.log_id in (select log_id from fresh) and not e.machine
+    and exists (select 1 from fresh f where f.log_id = e.log_id and f.url <> e.url
+                  and f.occurred_at between e.occurred_at - ${SWEEP_WINDOW} and e.occurred_at + ${SWEEP_WINDOW})
+  returning e.id, e.log_id, e.account_id, e.occurred_at
+),
+per_log as (
+  select l.id as log_id, l.account_id, l.first_before,
+    (select count(*) from ins where ins.log_id = l.id and not ins.machine) as human_new,
+    (select count(*) from flipped where flipped.log_id = l.id) as flipped_n,
+    least(
+      (select min(occurred_at) from ins where ins.log_id = l.id and not ins.machine),
+      case
+        when not exists (select 1 from flipped where flipped.log_id = l.id) then l.first_before
+        -- The first human click may have been flipped: find the first one that is left.
+        else (select min(e.occurred_at) from click_events e
+               where e.log_id = l.id and not e.machine and e.id not in (select id from flipped))
+      end
+    ) as new_first
+  from locked l
+),
+upd as (
+  update usage_logs u set click_count = u.click_count + p.human_new - p.flipped_n, clicked_at = p.new_first
+  from per_log p where u.id = p.log_id and (p.human_new > 0 or p.flipped_n > 0)
+  returning u.id
+),
+moves as (
+  select account_id, (occurred_at at time zone 'UTC')::date as day,
+    case when machine then 0 else 1 end as clicks, case when machine then 1 else 0 end as machine, 0 as uniq
+  from ins
+  union all
+  select account_id, (occurred_at at time zone 'UTC')::date, -1, 1, 0 from flipped
+  union all
+  select account_id, (first_before at time zone 'UTC')::date, 0, 0, -1 from per_log
+  where first_before is not null and first_before is distinct from new_first
+  union all
+  select account_id, (new_first at time zone 'UTC')::date, 0, 0, 1 from per_log
+  where new_first is not null and first_before is distinct from new_first
+),
+daily as (
+  insert into daily_metrics (account_id, day, clicks, machine_clicks, unique_clicks)
+  select account_id, day, sum(clicks), sum(machine), sum(uniq) from moves group by 1, 2 order by 1, 2
+  on conflict (account_id, day) do update set
+    clicks = daily_metrics.clicks + excluded.clicks,
+    machine_clicks = daily_metrics.machine_clicks + excluded.machine_clicks,
+    unique_clicks = daily_metrics.unique_clicks + excluded.unique_clicks
+  returning 1
+)
+select (select count(*) from ins)::int as recorded, (select count(*) from flipped)::int as flipped,
+  (select count(*) from upd)::int as logs, (select count(*) from daily)::int as days`;
 
 function columns(events: readonly TrackingEvent[]): unknown[] {
   return [
@@ -119,71 +174,18 @@ function columns(events: readonly TrackingEvent[]): unknown[] {
   ];
 }
 
-/** Records opens; returns how many were stored (duplicates and unknown logs are not). Run it inside a transaction with recordClicks. */
+/** Records opens; returns how many were stored (duplicates and unknown logs are not). One statement. */
 export async function recordOpens(q: Queryable, events: readonly TrackingEvent[]): Promise<number> {
   if (events.length === 0) return 0;
   const { rows } = await q.query<{ recorded: number }>(OPENS_SQL, columns(events));
   return rows[0]!.recorded;
 }
 
+/** Records clicks (classifying scanners and sweeps, see CLICKS_SQL); returns how many were stored. One statement. */
 export async function recordClicks(q: Queryable, events: readonly ClickEvent[]): Promise<number> {
   if (events.length === 0) return 0;
   const { rows } = await q.query<{ recorded: number }>(CLICKS_SQL, [...columns(events), events.map((e) => e.url)]);
   return rows[0]!.recorded;
-}
-
-/**
- * A scanner sweeping a message's links is only recognisable from its second click, so this runs after each
- * batch: human clicks of these logs with a click on another link within SWEEP_WINDOW become machine clicks,
- * and every counter they moved moves back (the log's count and first click, the daily clicks, machine clicks
- * and unique clicks, on the right UTC days). Run it in the same transaction as recordClicks.
- */
-export async function reclassifyClickSweeps(q: Queryable, logIds: readonly number[]): Promise<number> {
-  if (logIds.length === 0) return 0;
-  const { rows } = await q.query<{ flipped: number }>(
-    `with flipped as (
-       update click_events e set machine = true
-       where e.log_id = any($1::bigint[]) and not e.machine
-         and exists (select 1 from click_events o
-                     where o.log_id = e.log_id and o.url <> e.url
-                       and o.occurred_at between e.occurred_at - ${SWEEP_WINDOW} and e.occurred_at + ${SWEEP_WINDOW})
-       returning e.id, e.log_id, e.account_id, e.occurred_at
-     ),
-     per_log as (select log_id, count(*) as n from flipped group by log_id),
-     firsts as (
-       -- Other CTEs see click_events as before this statement, so the flipped rows are excluded by id.
-       select p.log_id, p.n, l.account_id, l.clicked_at as old_first,
-         (select min(e.occurred_at) from click_events e
-           where e.log_id = p.log_id and not e.machine and e.id not in (select id from flipped)) as new_first
-       from per_log p join usage_logs l on l.id = p.log_id
-       order by p.log_id
-       for update of l
-     ),
-     upd as (
-       update usage_logs u set click_count = u.click_count - f.n, clicked_at = f.new_first
-       from firsts f where u.id = f.log_id
-       returning u.id
-     ),
-     moves as (
-       select account_id, (occurred_at at time zone 'UTC')::date as day, -1 as clicks, 1 as machine, 0 as uniq from flipped
-       union all
-       select account_id, (old_first at time zone 'UTC')::date, 0, 0, -1 from firsts where old_first is not null
-       union all
-       select account_id, (new_first at time zone 'UTC')::date, 0, 0, 1 from firsts where new_first is not null
-     ),
-     daily as (
-       insert into daily_metrics (account_id, day, clicks, machine_clicks, unique_clicks)
-       select account_id, day, sum(clicks), sum(machine), sum(uniq) from moves group by 1, 2 order by 1, 2
-       on conflict (account_id, day) do update set
-         clicks = daily_metrics.clicks + excluded.clicks,
-         machine_clicks = daily_metrics.machine_clicks + excluded.machine_clicks,
-         unique_clicks = daily_metrics.unique_clicks + excluded.unique_clicks
-       returning 1
-     )
-     select (select count(*) from flipped)::int as flipped, (select count(*) from upd)::int as logs, (select count(*) from daily)::int as days`,
-    [logIds],
-  );
-  return rows[0]!.flipped;
 }
 
 export interface LinkClicks {

@@ -3,8 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from '../log/index.js';
 import type { Database } from '../storage/db.js';
-import { reclassifyClickSweeps, recordClicks, recordOpens, type ClickEvent, type TrackingEvent } from '../storage/tracking-events.js';
-import { withTransaction } from '../storage/transaction.js';
+import { recordClicks, recordOpens, type ClickEvent, type TrackingEvent } from '../storage/tracking-events.js';
 
 export type OpenInput = Omit<TrackingEvent, 'id'>;
 export type ClickInput = Omit<ClickEvent, 'id'>;
@@ -126,15 +125,10 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
   async function write(items: Item[], click: boolean): Promise<void> {
     if (items.length === 0) return;
     try {
-      const stored = click
-        ? await withTransaction(db, async (tx) => {
-            const events = items.map((i) => i.event as ClickEvent);
-            const recorded = await recordClicks(prepared(tx), events);
-            await reclassifyClickSweeps(prepared(tx), [...new Set(events.map((c) => c.logId))]);
-            return recorded;
-          })
-        : // One statement is its own transaction: no begin/commit round trips for opens.
-          await withClient(db, (c) => recordOpens(prepared(c), items.map((i) => i.event)));
+      // One statement is its own transaction: no begin/commit round trips, and locks held for one statement only.
+      const stored = await withClient(db, (c) =>
+        click ? recordClicks(prepared(c), items.map((i) => i.event as ClickEvent)) : recordOpens(prepared(c), items.map((i) => i.event)),
+      );
       counters.recorded += stored;
       counters.batches += 1;
       if (failures > 0) logger.info({ source: 'tracking', failures }, 'tracking events are being written again');
