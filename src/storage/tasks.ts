@@ -92,9 +92,8 @@ export async function claimTasks(q: Queryable, workerId: string, types: readonly
   if (!(limit >= 1)) return [];
   // `id = any(array(…))`, not `from (…) c where id = c.id`: with a batch the planner turns the join into a hash
   // join over a sequential scan of the whole table (3× slower at 20,000 rows, and growing with the table).
+  // Not a named statement: planned afresh each time (amortised over the batch), it cannot be stuck on a generic plan.
   const { rows } = await q.query<ClaimedTask & { priority: number }>({
-    // Named: prepared once per connection, so the hot path skips parse and plan.
-    name: 'beacon_claim_tasks',
     text: `update tasks
         set status = 'running', locked_by = $1::uuid, locked_at = now(), attempts = tasks.attempts + 1
       where tasks.id = any(array(

@@ -16,6 +16,8 @@ export interface TaskSource {
   close(): Promise<void>;
   /** Our identity changed (declared dead): tasks claimed under the old one are no longer ours to start. */
   forget(): Promise<void>;
+  /** A task `take` handed out has stopped running (finished, failed, or was handed back): its loop is idle again. */
+  ended(): void;
 }
 
 export interface SourceEnv {
@@ -36,6 +38,7 @@ export function singleClaimSource(env: SourceEnv): TaskSource {
     },
     close: async () => undefined,
     forget: async () => undefined,
+    ended: () => undefined,
   };
 }
 
@@ -44,8 +47,8 @@ export interface LocalQueueOptions {
   batchSize: number;
   /** Claimed-but-unstarted tasks allowed beyond the loops that are idle right now. */
   prefetch: number;
-  /** Loops not running a task at this moment. */
-  idleLoops: () => number;
+  /** Loops in this process: those not holding a task count as idle. */
+  concurrency: number;
 }
 
 /**
@@ -60,6 +63,8 @@ export function localQueueSource(env: SourceEnv, options: LocalQueueOptions): Ta
   let fetching: Promise<void> | undefined;
   let lastFull = false;
   let closed = false;
+  /** Tasks handed to loops and not ended yet (counted from the hand-over, so a fetch never mistakes a busy loop for an idle one). */
+  let busy = 0;
   const lowWater = Math.max(1, Math.floor(options.batchSize / 2));
 
   const size = () => queue.length - head;
@@ -75,10 +80,12 @@ export function localQueueSource(env: SourceEnv, options: LocalQueueOptions): Ta
     Promise.all(items.map((c) => releaseTask(env.pool, c.task.id, c.workerId).catch((err: unknown) => env.onReleaseError(err, c.task.id))));
 
   function fetch(): Promise<void> {
-    fetching ??= (async () => {
+    if (fetching !== undefined) return fetching;
+    const limit = Math.min(options.batchSize, options.concurrency - busy + options.prefetch) - size();
+    // Decided before `fetching` is set: an async body that finished synchronously would clear it too early.
+    if (limit <= 0) return Promise.resolve();
+    fetching = (async () => {
       try {
-        const limit = Math.min(options.batchSize, options.idleLoops() + options.prefetch) - size();
-        if (limit <= 0) return;
         const workerId = env.identity.id;
         const tasks = await claimTasks(env.pool, workerId, env.types, limit);
         lastFull = tasks.length === limit;
@@ -93,29 +100,33 @@ export function localQueueSource(env: SourceEnv, options: LocalQueueOptions): Ta
     return fetching;
   }
 
-  function next(): Claimed | undefined {
-    const item = shift();
-    if (item !== undefined && lastFull && size() <= lowWater && fetching === undefined) {
+  /** After a full batch the queue is refilled before it runs dry, so loops rarely wait on a round trip. */
+  function refillEarly(): void {
+    if (lastFull && size() <= lowWater && fetching === undefined) {
       // A failed early fetch is not lost work: the next loop to find the queue empty fetches and sees the error.
       fetch().catch(() => (lastFull = false));
     }
-    return item;
   }
 
   return {
     async take() {
       for (;;) {
         if (closed) return undefined;
-        let item = next();
+        let item = shift();
         if (item === undefined) {
           await fetch();
           if (closed) return undefined;
-          item = next();
+          item = shift();
           if (item === undefined) return undefined;
         }
-        if (item.workerId === env.identity.id) return item;
-        // Claimed under an identity we have since lost (a fetch that raced forget()): not ours to start.
-        await release([item]);
+        if (item.workerId !== env.identity.id) {
+          // Claimed under an identity we have since lost (a fetch that raced forget()): not ours to start.
+          await release([item]);
+          continue;
+        }
+        busy++;
+        refillEarly();
+        return item;
       }
     },
     async close() {
@@ -124,6 +135,9 @@ export function localQueueSource(env: SourceEnv, options: LocalQueueOptions): Ta
       const rest: Claimed[] = [];
       for (let c = shift(); c !== undefined; c = shift()) rest.push(c);
       await release(rest);
+    },
+    ended() {
+      busy--;
     },
     async forget() {
       const stale: Claimed[] = [];

@@ -73,8 +73,6 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
   const waker = new Waker();
   /** Claimed tasks whose outcome is not recorded yet (handler running, or its finish waiting for a batch). */
   const inFlight = new Map<number, InFlight>();
-  /** Handlers running right now: at most `concurrency`. */
-  let running = 0;
   const finishing = new Set<Promise<void>>();
   const loops: Promise<void>[] = [];
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 2 * concurrency));
@@ -87,7 +85,7 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
   const source: TaskSource =
     batchSize === 1
       ? singleClaimSource(sourceEnv)
-      : localQueueSource(sourceEnv, { batchSize, prefetch: options.prefetch ?? concurrency, idleLoops: () => concurrency - running });
+      : localQueueSource(sourceEnv, { batchSize, prefetch: options.prefetch ?? concurrency, concurrency });
   const completions = new CompletionBatcher({ pool, maxBatch: Math.max(batchSize, concurrency), delayMs: options.completeBatchMs ?? 0 });
   const complete = (id: number, workerId: string) => completions.complete(id, workerId);
   const maxUnrecorded = Math.max(batchSize, concurrency);
@@ -125,12 +123,16 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
         await waker.wait(generation, pollIntervalMs, stopping.signal);
         continue;
       }
-      if (stopping.signal.aborted) {
-        // The claim raced stop(): hand it straight back.
-        await releaseTask(pool, claimed.task.id, claimed.workerId).catch((err: unknown) => log.error({ err }, 'Cannot release task'));
-        break;
+      try {
+        if (stopping.signal.aborted) {
+          // The claim raced stop(): hand it straight back.
+          await releaseTask(pool, claimed.task.id, claimed.workerId).catch((err: unknown) => log.error({ err }, 'Cannot release task'));
+          break;
+        }
+        await execute(n, claimed);
+      } finally {
+        source.ended();
       }
-      await execute(n, claimed);
     }
   }
 
@@ -143,7 +145,6 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
     }
     const entry: InFlight = { task, workerId, controller: new AbortController() };
     inFlight.set(task.id, entry);
-    running++;
     let handlerDone: () => void = () => undefined;
     const handlerEnded = new Promise<void>((resolve) => (handlerDone = resolve));
     const recorded: Promise<void> = runTask(
@@ -157,7 +158,6 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
     });
     finishing.add(recorded);
     await Promise.race([handlerEnded, recorded]);
-    running--;
     // Recording the outcome overlaps the next task, so completions share statements; past this many unrecorded
     // outcomes the loop waits for its own (a database outage must not let them pile up).
     if (finishing.size > maxUnrecorded) await recorded;
