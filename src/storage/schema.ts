@@ -108,7 +108,11 @@ export const clickEvents = pgTable(
     machine: boolean('machine').notNull(),
     url: text('url').notNull(),
   },
-  (t) => [index('click_events_log_idx').on(t.logId), index('click_events_account_time_idx').on(t.accountId, t.occurredAt)],
+  (t) => [
+    // By time within a log: the scanner-sweep checks look for other clicks of the log within seconds.
+    index('click_events_log_time_idx').on(t.logId, t.occurredAt),
+    index('click_events_account_time_idx').on(t.accountId, t.occurredAt),
+  ],
 );
 
 /** Per account and UTC day. `opens`/`clicks` count people; machine traffic is counted apart. */
