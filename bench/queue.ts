@@ -58,6 +58,11 @@ async function main(): Promise<void> {
       { key: 'graphile-worker/single', run: () => graphileThroughput({ ...base, url: graphileUrl, tasks: TASKS }) },
       { key: 'beacon/batch', run: () => beaconThroughput({ ...base, url: beaconUrl, tasks: TASKS, batchSize: BATCH, prefetch: BATCH }) },
       { key: 'graphile-worker/batch', run: () => graphileThroughput({ ...base, url: graphileUrl, tasks: TASKS, localQueueSize: BATCH }) },
+      // Beacon batches its completions; graphile-worker can too (off by default): measured both ways, reported apart.
+      {
+        key: 'graphile-worker/batch+completeJobBatchDelay',
+        run: () => graphileThroughput({ ...base, url: graphileUrl, tasks: TASKS, localQueueSize: BATCH, completeJobBatchDelay: 0 }),
+      },
       { key: 'beacon/latency', run: () => beaconLatency({ ...base, url: beaconUrl, tasks: LATENCY_TASKS }) },
       { key: 'graphile-worker/latency', run: () => graphileLatency({ ...base, url: graphileUrl, tasks: LATENCY_TASKS }) },
       { key: 'audit-loop/single', run: () => auditLoopWindow({ ...base, url: urls.bench_audit!, tasks: AUDIT_TASKS, windowMs: AUDIT_WINDOW_MS }) },
@@ -144,6 +149,7 @@ function ratios(s: Map<string, Figure>) {
   return {
     beaconSingleVsGraphile: round2(tps('beacon/single') / tps('graphile-worker/single')),
     beaconBatchVsGraphileLocalQueue: round2(tps('beacon/batch') / tps('graphile-worker/batch')),
+    beaconBatchVsGraphileLocalQueueBatchedCompletion: round2(tps('beacon/batch') / tps('graphile-worker/batch+completeJobBatchDelay')),
     beaconSingleVsAuditLoop: round2(tps('beacon/single') / tps('audit-loop/single')),
     beaconBatchVsAuditLoop: round2(tps('beacon/batch') / tps('audit-loop/single')),
     latencyP50BeaconVsGraphile: round2(ms('beacon/latency', 'p50Ms') / ms('graphile-worker/latency', 'p50Ms')),

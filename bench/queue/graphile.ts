@@ -14,6 +14,8 @@ export interface GraphileRun {
   concurrency: number;
   /** localQueue size; undefined: no localQueue (one get_job per job). */
   localQueueSize?: number;
+  /** graphile-worker's own batched completion (`completeJobBatchDelay`); undefined: its default, off. */
+  completeJobBatchDelay?: number;
 }
 
 function graphileLogger(logger: Logger): GraphileLogger {
@@ -56,7 +58,12 @@ export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
         if (++runs === r.tasks) allRan.resolve();
       },
     },
-    ...(r.localQueueSize === undefined ? {} : { preset: { worker: { localQueue: { size: r.localQueueSize } } } }),
+    preset: {
+      worker: {
+        ...(r.localQueueSize === undefined ? {} : { localQueue: { size: r.localQueueSize } }),
+        ...(r.completeJobBatchDelay === undefined ? {} : { completeJobBatchDelay: r.completeJobBatchDelay }),
+      },
+    },
   });
   await allRan.promise;
   await utils.withPgClient((c) => waitForCount(c as unknown as pg.Client, JOBS_LEFT, 0, 60_000, 2));
@@ -66,12 +73,13 @@ export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
   if (seen.size !== r.tasks) throw new Error(`graphile-worker ran ${seen.size} distinct jobs of ${r.tasks}`);
   return {
     system: 'graphile-worker',
-    mode: r.localQueueSize === undefined ? 'single' : 'batch',
+    mode: r.localQueueSize === undefined ? 'single' : r.completeJobBatchDelay === undefined ? 'batch' : 'batch+completeJobBatchDelay',
     tasks: r.tasks,
     tasksPerSec: r.tasks / seconds,
     p50Ms: null,
     p99Ms: null,
     ...(r.localQueueSize === undefined ? {} : { localQueueSize: r.localQueueSize }),
+    ...(r.completeJobBatchDelay === undefined ? {} : { completeJobBatchDelay: r.completeJobBatchDelay }),
     duplicates: runs - seen.size,
   };
 }
