@@ -32,7 +32,7 @@ with input as (
 ),
 locked as (
   select l.id, l.account_id, l.opened_at as first_before from usage_logs l
-  where l.id in (select log_id from input) order by l.id for update
+  where l.id = any($2::bigint[]) order by l.id for update
 ),
 ins as (
   insert into open_events (id, log_id, account_id, occurred_at, user_agent, machine)
@@ -89,7 +89,7 @@ with input as (
 ),
 locked as (
   select l.id, l.account_id, l.sent_at, l.clicked_at as first_before from usage_logs l
-  where l.id in (select log_id from input) order by l.id for update
+  where l.id = any($2::bigint[]) order by l.id for update
 ),
 fresh as (
   -- A batch retried after an ambiguous failure may already be stored.
@@ -113,10 +113,18 @@ ins as (
 flipped as (
   -- Stored human clicks that a new click on another link shows to be the start of a sweep. (This update sees
   -- click_events as before the statement, so it never touches the rows inserted above.)
+  -- Driven from the batch: one index range read (click_events_log_time_idx) per new click, then the primary key,
+  -- whatever the planner's statistics say; a join here could turn into a scan of the whole table.
   update click_events e set machine = true
-  where e.log_id in (select log_id from fresh) and not e.machine
-    and exists (select 1 from fresh f where f.log_id = e.log_id and f.url <> e.url
-                  and f.occurred_at between e.occurred_at - ${SWEEP_WINDOW} and e.occurred_at + ${SWEEP_WINDOW})
+  where e.id = any(array(
+    select o.id from fresh f
+    cross join lateral (
+      select o.id from click_events o
+      where o.log_id = f.log_id and o.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW}
+        and o.url <> f.url and not o.machine
+      offset 0 -- keeps the planner from flattening this into a hash join over the whole table
+    ) o
+  ))
   returning e.id, e.log_id, e.account_id, e.occurred_at
 ),
 per_log as (
