@@ -25,6 +25,16 @@ function graphileLogger(logger: Logger): GraphileLogger {
   });
 }
 
+/**
+ * A pool we own, so it is ended (and its errors handled) by us: graphile-worker's own pool can outlive
+ * `runner.stop()` and crash the process with an unhandled 'error' when the cluster stops.
+ */
+function ownPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** Migrates graphile-worker's schema in this database (idempotent) and empties its job table. */
 export async function prepareGraphile(url: string, logger: Logger): Promise<WorkerUtils> {
   const utils = await makeWorkerUtils({ connectionString: url, logger: graphileLogger(logger) });
@@ -45,9 +55,10 @@ export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
   const seen = new Set<string>();
   let runs = 0;
   const allRan = deferred();
+  const pool = ownPool(r.url);
   const t0 = performance.now();
   const runner = await run({
-    connectionString: r.url,
+    pgPool: pool,
     concurrency: r.concurrency,
     noHandleSignals: true,
     pollInterval: 1_000,
@@ -69,6 +80,7 @@ export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
   await utils.withPgClient((c) => waitForCount(c as unknown as pg.Client, JOBS_LEFT, 0, 60_000, 2));
   const seconds = (performance.now() - t0) / 1000;
   await runner.stop();
+  await pool.end();
   await utils.release();
   if (seen.size !== r.tasks) throw new Error(`graphile-worker ran ${seen.size} distinct jobs of ${r.tasks}`);
   return {
@@ -89,8 +101,9 @@ export async function graphileLatency(r: Omit<GraphileRun, 'localQueueSize'>): P
   const utils = await prepareGraphile(r.url, r.logger);
   let started = deferred();
   let startedAt = 0;
+  const pool = ownPool(r.url);
   const runner = await run({
-    connectionString: r.url,
+    pgPool: pool,
     concurrency: r.concurrency,
     noHandleSignals: true,
     pollInterval: 1_000,
@@ -116,6 +129,7 @@ export async function graphileLatency(r: Omit<GraphileRun, 'localQueueSize'>): P
   await waitForCount(client, JOBS_LEFT, 0, 10_000);
   await client.end();
   await runner.stop();
+  await pool.end();
   await utils.release();
   return latencyFigure('graphile-worker', delays);
 }
