@@ -32,12 +32,13 @@ function graphileLogger(logger: Logger): GraphileLogger {
 function ownPool(url: string): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
 /** Migrates graphile-worker's schema in this database (idempotent) and empties its job table. */
-export async function prepareGraphile(url: string, logger: Logger): Promise<WorkerUtils> {
-  const utils = await makeWorkerUtils({ connectionString: url, logger: graphileLogger(logger) });
+export async function prepareGraphile(pool: pg.Pool, logger: Logger): Promise<WorkerUtils> {
+  const utils = await makeWorkerUtils({ pgPool: pool, logger: graphileLogger(logger) });
   await utils.migrate();
   await utils.withPgClient((c) => c.query('delete from graphile_worker._private_jobs'));
   return utils;
@@ -47,7 +48,8 @@ const JOBS_LEFT = 'select count(*)::int as n from graphile_worker._private_jobs'
 
 /** Runs `tasks` pre-inserted no-op jobs to completion; graphile-worker deletes a job when it completes. */
 export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
-  const utils = await prepareGraphile(r.url, r.logger);
+  const pool = ownPool(r.url);
+  const utils = await prepareGraphile(pool, r.logger);
   for (let i = 0; i < r.tasks; i += 5_000) {
     await utils.addJobs(Array.from({ length: Math.min(5_000, r.tasks - i) }, () => ({ identifier: 'noop', payload: {} })));
   }
@@ -55,7 +57,6 @@ export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
   const seen = new Set<string>();
   let runs = 0;
   const allRan = deferred();
-  const pool = ownPool(r.url);
   const t0 = performance.now();
   const runner = await run({
     pgPool: pool,
@@ -80,8 +81,8 @@ export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
   await utils.withPgClient((c) => waitForCount(c as unknown as pg.Client, JOBS_LEFT, 0, 60_000, 2));
   const seconds = (performance.now() - t0) / 1000;
   await runner.stop();
-  await pool.end();
   await utils.release();
+  await pool.end();
   if (seen.size !== r.tasks) throw new Error(`graphile-worker ran ${seen.size} distinct jobs of ${r.tasks}`);
   return {
     system: 'graphile-worker',
@@ -98,10 +99,10 @@ export async function graphileThroughput(r: GraphileRun): Promise<Figure> {
 
 /** One job at a time via `graphile_worker.add_job` on another connection; its trigger NOTIFYs the idle pool. */
 export async function graphileLatency(r: Omit<GraphileRun, 'localQueueSize'>): Promise<Figure> {
-  const utils = await prepareGraphile(r.url, r.logger);
+  const pool = ownPool(r.url);
+  const utils = await prepareGraphile(pool, r.logger);
   let started = deferred();
   let startedAt = 0;
-  const pool = ownPool(r.url);
   const runner = await run({
     pgPool: pool,
     concurrency: r.concurrency,
@@ -129,7 +130,7 @@ export async function graphileLatency(r: Omit<GraphileRun, 'localQueueSize'>): P
   await waitForCount(client, JOBS_LEFT, 0, 10_000);
   await client.end();
   await runner.stop();
-  await pool.end();
   await utils.release();
+  await pool.end();
   return latencyFigure('graphile-worker', delays);
 }
