@@ -71,7 +71,15 @@ describe('claimTasks and completeTasks', () => {
 describe('worker batching', () => {
   const seen: number[] = [];
   const noop = defineTask({ type: 'noop', payload: z.object({}), handler: async (_p, ctx) => void seen.push(ctx.task.id) });
-  const hold = defineTask({ type: 'hold', payload: z.object({}), handler: (_p, ctx) => sleep(5_000, ctx.signal) });
+  // Throws when aborted: a handler that returns normally after the abort counts as a success (runTask's contract).
+  const hold = defineTask({
+    type: 'hold',
+    payload: z.object({}),
+    async handler(_p, ctx) {
+      await sleep(5_000, ctx.signal);
+      if (ctx.signal.aborted) throw new Error('aborted');
+    },
+  });
   const registry = createTaskRegistry([noop, hold]);
   const start = (overrides: Partial<Parameters<typeof createWorker<typeof registry>>[0]>) => {
     const worker = createWorker({ db, logger: captureLogger('warn').logger, concurrency: 5, tasks: registry, deps: {}, pollIntervalMs: 50, ...overrides });
