@@ -62,5 +62,6 @@ it(`${TASKS} no-op tasks leave the heap within 10 % of where it started, and no 
 
   expect(runs).toBe(WARMUP + TASKS);
   expect(after).toBeLessThanOrEqual(before * 1.1);
-  expect(timersAfter).toBeLessThanOrEqual(timersBefore);
+  // Slack for pg's idle-client timers (one per idle pooled connection, pool max 10); a per-task leak would be thousands.
+  expect(timersAfter).toBeLessThanOrEqual(timersBefore + 10);
 }, 90_000);
