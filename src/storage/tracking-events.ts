@@ -96,6 +96,13 @@ fresh as (
   select i.*, l.account_id, l.sent_at from input i join locked l on l.id = i.log_id
   where not exists (select 1 from click_events e where e.id = i.id)
 ),
+batch_sweeps as (
+  -- Clicks of this batch on different links of one log within the window (a hash join on log_id, not a
+  -- scan of the batch per click).
+  select distinct f.id from fresh f
+  join fresh j on j.log_id = f.log_id and j.url <> f.url
+    and j.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW}
+),
 ins as (
   insert into click_events (id, log_id, account_id, occurred_at, user_agent, machine, url)
   select f.id, f.log_id, f.account_id, f.occurred_at, f.user_agent,
@@ -103,8 +110,7 @@ ins as (
       or (f.sent_at is not null and f.occurred_at < f.sent_at + ${SCANNER_WINDOW})
       or exists (select 1 from click_events o where o.log_id = f.log_id and o.url <> f.url
                    and o.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW})
-      or exists (select 1 from fresh j where j.log_id = f.log_id and j.url <> f.url
-                   and j.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW}),
+      or f.id in (select id from batch_sweeps),
     f.url
   from fresh f
   on conflict (id) do nothing
@@ -127,20 +133,27 @@ flipped as (
   ))
   returning e.id, e.log_id, e.account_id, e.occurred_at
 ),
+new_per_log as (
+  select log_id, count(*) filter (where not machine) as human, min(occurred_at) filter (where not machine) as first_human
+  from ins group by log_id
+),
+flipped_per_log as (select log_id, count(*) as n from flipped group by log_id),
 per_log as (
+  -- Grouped once and hash-joined: per-log subqueries over the batch would cost batch size squared.
   select l.id as log_id, l.account_id, l.first_before,
-    (select count(*) from ins where ins.log_id = l.id and not ins.machine) as human_new,
-    (select count(*) from flipped where flipped.log_id = l.id) as flipped_n,
+    coalesce(a.human, 0) as human_new, coalesce(fp.n, 0) as flipped_n,
     least(
-      (select min(occurred_at) from ins where ins.log_id = l.id and not ins.machine),
+      a.first_human,
       case
-        when not exists (select 1 from flipped where flipped.log_id = l.id) then l.first_before
+        when fp.n is null then l.first_before
         -- The first human click may have been flipped: find the first one that is left.
         else (select min(e.occurred_at) from click_events e
                where e.log_id = l.id and not e.machine and e.id not in (select id from flipped))
       end
     ) as new_first
   from locked l
+  left join new_per_log a on a.log_id = l.id
+  left join flipped_per_log fp on fp.log_id = l.id
 ),
 upd as (
   update usage_logs u set click_count = u.click_count + p.human_new - p.flipped_n, clicked_at = p.new_first
