@@ -4,6 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../src/log/index.js';
 import { buildApp } from '../src/server/app.js';
+import { createObservations } from '../src/server/metrics.js';
+import { z } from 'zod';
+import { defineTask } from '../src/worker/define-task.js';
+import { createTaskRegistry } from '../src/worker/registry.js';
+import { createWorker } from '../src/worker/worker.js';
 import { createAccount, createApiKey } from '../src/storage/accounts.js';
 import { createTrackingRecorder, type TrackingRecorder } from '../src/tracking/recorder.js';
 import { createSigner } from '../src/tracking/signature.js';
@@ -21,15 +26,16 @@ let app: FastifyInstance;
 let open: FastifyInstance;
 let recorder: TrackingRecorder;
 let key: string;
+const observations = createObservations();
 
 beforeAll(async () => {
   db = await createTestDatabase();
   key = await createApiKey(db.pool, await createAccount(db.pool, 'M'));
   const logger = createLogger({ level: 'silent' });
-  recorder = createTrackingRecorder({ db, logger, maxDelayMs: 5 });
+  recorder = createTrackingRecorder({ db, logger, maxDelayMs: 5, onBatch: observations.observeTrackingBatch });
   const enqueue = createEnqueue(beaconTasks);
   const deps = { db, logger, signer, recorder, enqueueSend: (q: Parameters<typeof enqueue>[0], p: { logId: number }) => enqueue(q, 'send_email', p) };
-  app = await buildApp({ ...deps, metricsToken: TOKEN });
+  app = await buildApp({ ...deps, metricsToken: TOKEN, observations });
   open = await buildApp(deps);
 });
 
@@ -110,4 +116,38 @@ describe('GET /metrics', () => {
     expect(http.find((m) => m.labels.route === '/api/track/open' && m.labels.status_code === '200')?.count).toBe(2);
     expect(http.find((m) => m.labels.route === '/api/messages' && m.labels.method === 'POST')?.count).toBe(2);
   });
+
+  it('serves the claim latency of this process\'s worker and the size and lag of tracking batches', async () => {
+    const tracking = histogramSums(( await scrape()).text, 'beacon_tracking_batch_events');
+    expect(tracking.count).toBeGreaterThanOrEqual(1);
+    expect(tracking.sum).toBeGreaterThanOrEqual(2);
+    expect(histogramSums((await scrape()).text, 'beacon_tracking_batch_lag_seconds').count).toBe(tracking.count);
+
+    let ran = 0;
+    const noop = defineTask({ type: 'metrics_noop', payload: z.object({}), handler: async () => void ran++ });
+    const worker = createWorker({
+      db,
+      logger: createLogger({ level: 'silent' }),
+      concurrency: 1,
+      tasks: createTaskRegistry([noop]),
+      deps: {},
+      pollIntervalMs: 50,
+      onClaim: observations.observeClaim,
+    });
+    await worker.start();
+    try {
+      await db.pool.query(`insert into tasks (type, payload) values ('metrics_noop', '{}')`);
+      await expect.poll(() => ran, { timeout: 5_000 }).toBe(1);
+    } finally {
+      await worker.stop(1_000);
+    }
+    const claims = histogramCounts((await scrape()).text, 'beacon_task_claim_duration_seconds');
+    expect(claims.find((c) => c.labels.found === 'yes')?.count).toBeGreaterThanOrEqual(1);
+  });
 });
+
+/** Count and sum of an unlabelled histogram, from the raw text. */
+function histogramSums(text: string, name: string): { count: number; sum: number } {
+  const read = (suffix: string) => Number(new RegExp(`^${name}_${suffix} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { count: read('count'), sum: read('sum') };
+}

@@ -8,6 +8,7 @@ import { renderMessage } from '../mail/render.js';
 import { createSmtpTransport } from '../mail/smtp.js';
 import type { MailTransport } from '../mail/transport.js';
 import { buildApp } from '../server/app.js';
+import { createObservations } from '../server/metrics.js';
 import { runMigrations } from '../storage/migrate.js';
 import { createTrackingRecorder } from '../tracking/recorder.js';
 import { createSigner } from '../tracking/signature.js';
@@ -66,6 +67,8 @@ export async function startBeacon(
     const signer = createSigner(trackingSecrets);
     const enqueue = createEnqueue(beaconTasks);
 
+    // The worker's claims and the recorder's batches, served on /metrics by this process's app.
+    const observations = createObservations();
     let transport: MailTransport | undefined;
     let wakeWorkers: (() => void) | undefined;
     if (config.role !== 'web') {
@@ -76,6 +79,7 @@ export async function startBeacon(
       const worker = createWorker({
         db,
         logger,
+        onClaim: observations.observeClaim,
         concurrency: config.workerConcurrency,
         tasks: beaconTasks,
         deps: { transport: mail, render: (log) => renderMessage(log, { publicUrl: config.publicUrl, signer }) },
@@ -88,11 +92,12 @@ export async function startBeacon(
     let url: string | undefined;
     if (config.role !== 'worker') {
       const outboxDir = path.join(config.dataDir, 'outbox');
-      const recorder = createTrackingRecorder({ db, logger });
+      const recorder = createTrackingRecorder({ db, logger, onBatch: observations.observeTrackingBatch });
       stops.push(() => recorder.close(TRACKING_FLUSH_MS));
       const app = await buildApp({
         db,
         logger,
+        observations,
         signer,
         recorder,
         enqueueSend: (q, payload) => enqueue(q, 'send_email', payload),

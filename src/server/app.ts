@@ -7,7 +7,7 @@ import { metricsRoutes } from './api/metrics.js';
 import { requireApiKey } from './auth.js';
 import { dashboardRoutes, type DashboardOptions } from './dashboard/index.js';
 import { errorHandler } from './error-handler.js';
-import { metricsRoutes as prometheusRoutes } from './metrics.js';
+import { metricsRoutes as prometheusRoutes, type Observations } from './metrics.js';
 import type { EnqueueSend } from './operations/queue-message.js';
 import { trackRoutes, type TrackDeps } from './track.js';
 import type { TrackingRecorder } from '../tracking/recorder.js';
@@ -24,6 +24,8 @@ export interface AppDeps extends TrackDeps {
   dashboard?: DashboardOptions;
   /** METRICS_TOKEN: when set, GET /metrics requires it as a bearer token. */
   metricsToken?: string | undefined;
+  /** The worker's and recorder's histograms, served on /metrics. */
+  observations?: Observations | undefined;
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -47,7 +49,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // First, so its latency hook sees every route registered after it.
   const recorder = deps.recorder;
-  prometheusRoutes(app, { db: deps.db, token: deps.metricsToken, recorderStats: recorder.stats ? () => recorder.stats!() : undefined });
+  prometheusRoutes(app, {
+    db: deps.db,
+    token: deps.metricsToken,
+    observations: deps.observations,
+    recorderStats: recorder.stats ? () => recorder.stats!() : undefined,
+  });
 
   app.get('/healthz', async (_request, reply) => {
     try {

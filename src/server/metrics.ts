@@ -7,8 +7,51 @@ import { oldestPendingAgeSeconds } from '../storage/queue-overview.js';
 import { taskCounts } from '../storage/tasks.js';
 import type { RecorderStats } from '../tracking/recorder.js';
 
+/**
+ * Histograms fed from outside the HTTP layer: the worker's claims and the tracking recorder's batches. main/
+ * creates one set per process, hands `observeClaim` to the worker and `observeTrackingBatch` to the recorder,
+ * and the same set to the app, which serves it on /metrics (a ROLE=worker process serves no /metrics).
+ */
+export interface Observations {
+  readonly metrics: ReadonlyArray<Histogram>;
+  observeClaim(seconds: number, tasks: number): void;
+  observeTrackingBatch(events: number, lagMs: number): void;
+}
+
+export function createObservations(): Observations {
+  const claim = new Histogram({
+    name: 'beacon_task_claim_duration_seconds',
+    help: 'Time one claim statement took (one-at-a-time or batch), by whether it found work.',
+    labelNames: ['found'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [],
+  });
+  const batchEvents = new Histogram({
+    name: 'beacon_tracking_batch_events',
+    help: 'Opens or clicks written by one tracking batch statement.',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [],
+  });
+  const batchLag = new Histogram({
+    name: 'beacon_tracking_batch_lag_seconds',
+    help: 'From the arrival of a batch\'s oldest open or click to its commit.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [],
+  });
+  return {
+    metrics: [claim, batchEvents, batchLag],
+    observeClaim: (seconds, tasks) => claim.observe({ found: tasks > 0 ? 'yes' : 'no' }, seconds),
+    observeTrackingBatch: (events, lagMs) => {
+      batchEvents.observe(events);
+      batchLag.observe(lagMs / 1000);
+    },
+  };
+}
+
 export interface MetricsDeps {
   db: Database;
+  /** Histograms fed by the worker and the recorder of this process. */
+  observations?: Observations | undefined;
   /** The tracking recorder's counters (absent in a process without one). */
   recorderStats?: (() => RecorderStats) | undefined;
   /** When set, /metrics answers only `Authorization: Bearer <token>`. */
@@ -32,6 +75,7 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
 export function metricsRoutes(app: FastifyInstance, deps: MetricsDeps): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const metric of deps.observations?.metrics ?? []) registry.registerMetric(metric);
 
   const http = new Histogram({
     name: 'beacon_http_request_duration_seconds',

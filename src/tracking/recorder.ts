@@ -24,6 +24,8 @@ export interface RecorderOptions {
   /** Retry backoff after a failed batch: doubles from base up to cap. */
   retryBaseMs?: number;
   retryCapMs?: number;
+  /** Told each committed batch's size and lag: from its oldest event's arrival to the commit (for /metrics). */
+  onBatch?: (events: number, lagMs: number) => void;
 }
 
 export interface RecorderStats {
@@ -131,6 +133,8 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
       );
       counters.recorded += stored;
       counters.batches += 1;
+      // Items are in arrival order: the first is the oldest.
+      options.onBatch?.(items.length, Date.now() - items[0]!.at);
       if (failures > 0) logger.info({ source: 'tracking', failures }, 'tracking events are being written again');
       failures = 0;
       for (const item of items) answer(item);

@@ -26,6 +26,16 @@ export interface SourceEnv {
   types: readonly string[];
   /** Called when a release fails (it is then left to lease recovery). */
   onReleaseError: (err: unknown, taskId: number) => void;
+  /** Told each claim statement's duration and how many tasks it took. */
+  onClaim: ((seconds: number, tasks: number) => void) | undefined;
+}
+
+/** Runs one claim statement, timing it for `onClaim`. */
+async function timedClaim<T>(env: SourceEnv, claim: () => Promise<T>, count: (result: T) => number): Promise<T> {
+  const start = performance.now();
+  const result = await claim();
+  env.onClaim?.((performance.now() - start) / 1000, count(result));
+  return result;
 }
 
 /** One-at-a-time: every take is one claim statement (`batchSize: 1`). */
@@ -33,7 +43,7 @@ export function singleClaimSource(env: SourceEnv): TaskSource {
   return {
     async take() {
       const workerId = env.identity.id;
-      const task = await claimNextTask(env.pool, workerId, env.types);
+      const task = await timedClaim(env, () => claimNextTask(env.pool, workerId, env.types), (t) => (t === undefined ? 0 : 1));
       return task === undefined ? undefined : { task, workerId };
     },
     close: async () => undefined,
@@ -87,7 +97,7 @@ export function localQueueSource(env: SourceEnv, options: LocalQueueOptions): Ta
     fetching = (async () => {
       try {
         const workerId = env.identity.id;
-        const tasks = await claimTasks(env.pool, workerId, env.types, limit);
+        const tasks = await timedClaim(env, () => claimTasks(env.pool, workerId, env.types, limit), (ts) => ts.length);
         lastFull = tasks.length === limit;
         const claimed = tasks.map((task) => ({ task, workerId }));
         // close() may have run while the claim was in flight: these were never seen by a loop.

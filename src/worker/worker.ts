@@ -45,6 +45,8 @@ export interface WorkerOptions<R extends TaskRegistry> {
   prefetch?: number;
   /** Successful completions wait up to this long to share one UPDATE (0: the next event-loop turn). Default 0. */
   completeBatchMs?: number;
+  /** Told how long each successful claim statement took and how many tasks it took (for /metrics). */
+  onClaim?: (seconds: number, tasks: number) => void;
 }
 
 export interface Worker {
@@ -81,6 +83,7 @@ export function createWorker<R extends TaskRegistry>(options: WorkerOptions<R>):
     identity,
     types: registry.types,
     onReleaseError: (err: unknown, taskId: number) => logger.error({ err, taskId }, 'Cannot release task'),
+    onClaim: options.onClaim,
   };
   const source: TaskSource =
     batchSize === 1
