@@ -1,42 +1,29 @@
 // Faults across real worker processes: a SIGKILLed process, a process frozen (SIGSTOP) past its lease, and a
 // killed LISTEN connection. In-process versions: queue-worker.test.ts ("leases") and queue-wakeup.test.ts.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { expect, it } from 'vitest';
 import { enqueueTask } from '../src/storage/tasks.js';
-import { createEffectsTable, enqueueMany, eventually, executions, killQueueChildren, startQueueChild } from './helpers/queue-processes.js';
+import { useQueueDatabase, enqueueMany, eventually, executions, startQueueChild } from './helpers/queue-processes.js';
 
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  await createEffectsTable(db.pool);
-});
-beforeEach(async () => {
-  await db.pool.query('truncate tasks, workers, task_effects');
-});
-afterEach(killQueueChildren);
-afterAll(async () => {
-  await killQueueChildren();
-  await db.drop();
-});
+const ctx = useQueueDatabase();
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
-  return (await db.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+  return (await ctx.db.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
 }
 
 const HEARTBEAT_MS = 500;
 const STALE_AFTER_MS = 3_000;
 
 it('hard kill: the tasks of a SIGKILLed process (1 of 3) are re-run by the others within one lease period; none stay running', async () => {
-  const env = { DATABASE_URL: db.url, CONCURRENCY: 5, POLL_MS: 200, HEARTBEAT_MS, STALE_AFTER_MS };
+  const env = { DATABASE_URL: ctx.db.url, CONCURRENCY: 5, POLL_MS: 200, HEARTBEAT_MS, STALE_AFTER_MS };
   const workers = await Promise.all([0, 1, 2].map(() => startQueueChild(env)));
   // 5 tasks of 4 s (a re-run takes 100 ms): the process that claims them is killed mid-task; the others are idle,
   // so a re-run starts as soon as the lease is recovered.
-  await enqueueMany(db.pool, 'sleep', { ms: 4_000, retryMs: 100 }, 5);
+  await enqueueMany(ctx.db.pool, 'sleep', { ms: 4_000, retryMs: 100 }, 5);
   await eventually(async () => (await count(`select count(*)::int as n from tasks where status = 'running' and type = 'sleep'`)) === 5, 10_000, '5 running tasks');
-  const owners = (await db.pool.query<{ locked_by: string; n: number }>(`select locked_by, count(*)::int as n from tasks where status = 'running' group by 1 order by 2 desc`)).rows;
+  const owners = (await ctx.db.pool.query<{ locked_by: string; n: number }>(`select locked_by, count(*)::int as n from tasks where status = 'running' group by 1 order by 2 desc`)).rows;
   const victim = workers.find((w) => w.workerId === owners[0]!.locked_by)!;
   const survivors = workers.filter((w) => w !== victim);
-  const held = (await db.pool.query<{ id: number }>(`select id from tasks where locked_by = $1 and status = 'running' order by id`, [victim.workerId])).rows.map((r) => r.id);
+  const held = (await ctx.db.pool.query<{ id: number }>(`select id from tasks where locked_by = $1 and status = 'running' order by id`, [victim.workerId])).rows.map((r) => r.id);
   // Mid-task: its loops have started them (the operators' line is out), not merely claimed them.
   await eventually(async () => executions(victim, 'sleep').length >= held.length, 5_000, 'the victim to start its tasks');
 
@@ -46,7 +33,7 @@ it('hard kill: the tasks of a SIGKILLed process (1 of 3) are re-run by the other
 
   await eventually(async () => (await count(`select count(*)::int as n from tasks where type = 'sleep' and status = 'succeeded'`)) === 5, 20_000, 'all 5 tasks succeeded');
   expect(await count(`select count(*)::int as n from tasks where status = 'running'`)).toBe(0);
-  const rows = (await db.pool.query<{ id: number; attempts: number; last_error: string | null }>(`select id, attempts, last_error from tasks where id = any($1::bigint[]) order by id`, [held])).rows;
+  const rows = (await ctx.db.pool.query<{ id: number; attempts: number; last_error: string | null }>(`select id, attempts, last_error from tasks where id = any($1::bigint[]) order by id`, [held])).rows;
   for (const r of rows) {
     expect(r.attempts).toBe(2);
     expect(r.last_error).toMatch(/died \(no heartbeat\) during attempt 1/);
@@ -61,18 +48,18 @@ it('hard kill: the tasks of a SIGKILLed process (1 of 3) are re-run by the other
   const recovered = survivors.flatMap((s) => s.logs()).filter((l) => /^Recovered \d+ tasks from dead workers$/.test(l.msg));
   expect(recovered.reduce((sum, l) => sum + Number(l.recovered), 0)).toBe(held.length);
   // Side effects: the victim died mid-sleep, so each task has exactly one, written by a survivor.
-  const effects = (await db.pool.query<{ task_id: number; worker_pid: number }>(`select task_id, worker_pid from task_effects where kind = 'sleep'`)).rows;
+  const effects = (await ctx.db.pool.query<{ task_id: number; worker_pid: number }>(`select task_id, worker_pid from task_effects where kind = 'sleep'`)).rows;
   expect(effects.map((e) => e.task_id).sort((a, b) => a - b)).toEqual(held);
   expect(effects.every((e) => e.worker_pid !== victim.pid)).toBe(true);
 }, 60_000);
 
 it('lease lost while still running: a process frozen past its lease is signalled to abort, its late finish is rejected, the task ran once elsewhere', async () => {
-  const env = { DATABASE_URL: db.url, CONCURRENCY: 2, POLL_MS: 200, HEARTBEAT_MS, STALE_AFTER_MS: 2_000 };
+  const env = { DATABASE_URL: ctx.db.url, CONCURRENCY: 2, POLL_MS: 200, HEARTBEAT_MS, STALE_AFTER_MS: 2_000 };
   const workers = await Promise.all([0, 1].map(() => startQueueChild(env)));
   // Attempt 1 stalls 6 s ignoring its signal; the re-run takes no time.
-  const id = (await db.pool.query<{ id: number }>(`insert into tasks (type, payload) values ('stall', '{"ms": 6000, "retryMs": 0}') returning id`)).rows[0]!.id;
+  const id = (await ctx.db.pool.query<{ id: number }>(`insert into tasks (type, payload) values ('stall', '{"ms": 6000, "retryMs": 0}') returning id`)).rows[0]!.id;
   const owner = await eventually(async () => {
-    const r = (await db.pool.query<{ locked_by: string | null }>(`select locked_by from tasks where id = $1 and status = 'running'`, [id])).rows[0];
+    const r = (await ctx.db.pool.query<{ locked_by: string | null }>(`select locked_by from tasks where id = $1 and status = 'running'`, [id])).rows[0];
     return r?.locked_by ?? undefined;
   }, 10_000, 'the stall task to be claimed');
   const stalled = workers.find((w) => w.workerId === owner)!;
@@ -82,7 +69,7 @@ it('lease lost while still running: a process frozen past its lease is signalled
   stalled.signal('SIGSTOP');
   try {
     await eventually(
-      async () => (await db.pool.query(`select 1 from tasks where id = $1 and status = 'succeeded' and attempts = 2`, [id])).rowCount === 1,
+      async () => (await ctx.db.pool.query(`select 1 from tasks where id = $1 and status = 'succeeded' and attempts = 2`, [id])).rowCount === 1,
       15_000,
       'the re-run to succeed',
     );
@@ -99,28 +86,28 @@ it('lease lost while still running: a process frozen past its lease is signalled
   await stalled.waitForLog((l) => l.msg === 'Lease lost before the task finished; its result was discarded' && l.taskId === id, 10_000);
   expect(stalled.logs().some((l) => /declared dead/.test(l.msg))).toBe(true);
 
-  const effects = (await db.pool.query<{ worker_pid: number; attempt: number }>(`select worker_pid, attempt from task_effects where task_id = $1`, [id])).rows;
+  const effects = (await ctx.db.pool.query<{ worker_pid: number; attempt: number }>(`select worker_pid, attempt from task_effects where task_id = $1`, [id])).rows;
   expect(effects).toEqual([{ worker_pid: other.pid, attempt: 2 }]);
-  expect((await db.pool.query(`select status, attempts from tasks where id = $1`, [id])).rows).toEqual([{ status: 'succeeded', attempts: 2 }]);
+  expect((await ctx.db.pool.query(`select status, attempts from tasks where id = $1`, [id])).rows).toEqual([{ status: 'succeeded', attempts: 2 }]);
   // The frozen process lives on under a new identity.
   expect(stalled.alive()).toBe(true);
-  const rows = (await db.pool.query<{ id: string }>(`select id from workers where pid = $1`, [stalled.pid])).rows;
+  const rows = (await ctx.db.pool.query<{ id: string }>(`select id from workers where pid = $1`, [stalled.pid])).rows;
   expect(rows).toHaveLength(1);
   expect(rows[0]!.id).not.toBe(stalled.workerId);
 }, 60_000);
 
 it('lost wake-up: after pg_terminate_backend on its LISTEN connection a process polling every 30 s runs 100 new tasks in seconds, and latency is back to milliseconds without a restart', async () => {
-  const worker = await startQueueChild({ DATABASE_URL: db.url, CONCURRENCY: 5, POLL_MS: 30_000 });
+  const worker = await startQueueChild({ DATABASE_URL: ctx.db.url, CONCURRENCY: 5, POLL_MS: 30_000 });
   const listenerPid = () =>
-    db.pool
+    ctx.db.pool
       .query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and application_name = 'beacon-listen' and query ilike 'listen%'`)
       .then((r) => (r.rows.length === 1 ? r.rows[0]!.pid : undefined));
   const before = await eventually(listenerPid, 10_000, 'the LISTEN connection');
-  await db.pool.query('select pg_terminate_backend($1)', [before]);
+  await ctx.db.pool.query('select pg_terminate_backend($1)', [before]);
 
   // Enqueued as the API does (one transaction, NOTIFY at commit), while the listener may still be down.
   const t0 = Date.now();
-  const client = await db.pool.connect();
+  const client = await ctx.db.pool.connect();
   try {
     await client.query('begin');
     for (let i = 0; i < 100; i++) await enqueueTask(client, { type: 'record', payload: {} });
@@ -140,9 +127,9 @@ it('lost wake-up: after pg_terminate_backend on its LISTEN connection a process 
   // One at a time, enqueued from another connection: enqueue→side effect latency, measured on the database clock.
   const latencies: number[] = [];
   for (let i = 0; i < 20; i++) {
-    const { id } = (await enqueueTask(db.pool, { type: 'record', payload: {} }))!;
+    const { id } = (await enqueueTask(ctx.db.pool, { type: 'record', payload: {} }))!;
     const ms = await eventually(async () => {
-      const r = await db.pool.query<{ ms: number }>(
+      const r = await ctx.db.pool.query<{ ms: number }>(
         `select extract(epoch from e.run_at - t.created_at) * 1000 as ms from task_effects e join tasks t on t.id = e.task_id where t.id = $1`,
         [id],
       );

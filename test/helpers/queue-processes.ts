@@ -2,8 +2,10 @@
 // kill every one of them afterwards, even when a test failed half-way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Queryable } from '../../src/storage/tasks.js';
 import { cleanEnv, REPO_ROOT, type Exit } from './beacon-process.js';
+import { createTestDatabase, type TestDatabase } from './test-db.js';
 
 const CHILD = path.join(REPO_ROOT, 'test/helpers/queue-child.ts');
 
@@ -184,4 +186,25 @@ export async function enqueueMany(q: Queryable, type: string, payload: object, n
     [type, JSON.stringify(payload), n],
   );
   return rows.map((r) => r.id);
+}
+
+/**
+ * The shared set-up of a process-test file: one database with the side-effect table, emptied before each test,
+ * every child killed after each test. Read `.db` inside tests and hooks (it is set in beforeAll).
+ */
+export function useQueueDatabase(): { readonly db: TestDatabase } {
+  const ctx = {} as { db: TestDatabase };
+  beforeAll(async () => {
+    ctx.db = await createTestDatabase();
+    await createEffectsTable(ctx.db.pool);
+  });
+  beforeEach(async () => {
+    await ctx.db.pool.query('truncate tasks, workers, task_effects');
+  });
+  afterEach(killQueueChildren);
+  afterAll(async () => {
+    await killQueueChildren();
+    await ctx.db?.drop();
+  });
+  return ctx;
 }
