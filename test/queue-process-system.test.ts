@@ -19,7 +19,8 @@ it('3 processes started at once make exactly one row per system task, and a 1 s 
   const TICK_MS = 1_000;
   const SLOTS = 5;
   const workers = await Promise.all([0, 1, 2].map(() => startQueueChild({ DATABASE_URL: ctx.db.url, CONCURRENCY: 5, POLL_MS: 100, TICK_MS })));
-  expect(workers.every((w) => w.logs().some((l) => /^Worker starting with 5x concurrency$/.test(l.msg)))).toBe(true);
+  // pino's line and the ready line are separate writes to stdout: the log line may arrive just after the ready one.
+  await eventually(async () => workers.every((w) => w.logs().some((l) => /^Worker starting with 5x concurrency$/.test(l.msg))), 5_000, 'the start log line of every process');
   const keys = (await ctx.db.pool.query<{ type: string; unique_key: string; n: number }>(
     `select type, unique_key, count(*)::int as n from tasks where unique_key is not null group by 1, 2 order by 1`,
   )).rows;
