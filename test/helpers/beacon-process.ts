@@ -218,7 +218,8 @@ export async function startBeaconProcess(options: StartOptions = {}): Promise<Be
   spawned.add(child);
   const pid = child.pid!;
   const lines: string[] = [];
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': it comes once stdout is drained, so a test reading the output after exit sees the last lines.
+  const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
 
   let onLine: (line: string) => void = () => undefined;
   const reader = (prefix: string) => {

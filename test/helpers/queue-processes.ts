@@ -53,8 +53,9 @@ export async function startQueueChild(env: ChildEnv, readyTimeoutMs = 30_000): P
   children.add(child);
   const lines: string[] = [];
   let exitInfo: Exit | undefined;
+  // 'close', not 'exit': it comes once stdout is drained, so a test reading the logs after exit sees the last lines.
   const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       exitInfo = { code, signal };
       resolve(exitInfo);
     }),
