@@ -3,11 +3,14 @@
 /** Every code Beacon may raise on purpose. Stable: clients and logs rely on them. */
 export const errorCodes = {
   VALIDATION: 400,
+  /** A framework-level client error: a body that is not JSON, a bad Content-Length. */
+  BAD_REQUEST: 400,
   BAD_TRACKING_REQUEST: 400,
   UNAUTHORIZED: 401,
   INVALID_SIGNATURE: 403,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

@@ -3,11 +3,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../log/index.js';
 import { withTimeout, type Database } from '../storage/db.js';
 import { messageRoutes } from './api/messages.js';
-import { metricsRoutes } from './api/metrics.js';
+import { dailyMetricsRoutes } from './api/metrics.js';
 import { requireApiKey } from './auth.js';
 import { dashboardRoutes, type DashboardOptions } from './dashboard/index.js';
-import { errorHandler } from './error-handler.js';
-import { metricsRoutes as prometheusRoutes, type Observations } from './metrics.js';
+import { errorHandler, sendError } from './error-handler.js';
+import { prometheusRoutes, type Observations } from './metrics.js';
 import type { EnqueueSend } from './operations/queue-message.js';
 import { trackRoutes, type TrackDeps } from './track.js';
 import type { TrackingRecorder } from '../tracking/recorder.js';
@@ -44,7 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
+    sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
   );
 
   // First, so its latency hook sees every route registered after it.
@@ -70,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     api.addHook('preHandler', requireApiKey(deps.db));
     messageRoutes(api, deps);
-    metricsRoutes(api, deps);
+    dailyMetricsRoutes(api, deps);
   });
 
   const dashboard = deps.dashboard;

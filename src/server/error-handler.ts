@@ -1,10 +1,16 @@
 // The one mapping from errors to HTTP answers: ours → their code, framework 4xx → as is, unknown → logged 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isAppError } from '../errors/index.js';
+import { errorCodes, isAppError, type ErrorCode } from '../errors/index.js';
 import { isDatabaseUnavailable } from '../storage/db.js';
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+/** Answers with a catalogued code, its status from the one table in src/errors, and a message for the client. */
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, field?: string): FastifyReply {
+  const body: ErrorBody = { error: { code, message, ...(field ? { field } : {}) } };
+  return reply.status(errorCodes[code]).send(body);
 }
 
 /** Fastify's own client errors (bad JSON, body too large, wrong content type), with messages a client can act on. */
@@ -18,22 +24,19 @@ const frameworkMessages: Record<string, string> = {
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (isAppError(error)) {
     if (error.status >= 500) request.log.error({ err: error }, error.message);
-    const body: ErrorBody = { error: { code: error.code, message: error.userMessage, ...(error.field ? { field: error.field } : {}) } };
-    return reply.status(error.status).send(body);
+    return sendError(reply, error.code, error.userMessage, error.field);
   }
   const status = error.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     const message = frameworkMessages[error.code] ?? (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'Request body is not valid JSON' : error.message);
-    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+    const code: ErrorCode = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+    // Other 4xx statuses from the framework keep their own status; the code says what kind they are.
     return reply.status(status).send({ error: { code, message } } satisfies ErrorBody);
   }
   if (isDatabaseUnavailable(error)) {
     request.log.error({ err: error }, 'database unavailable');
-    return reply
-      .status(503)
-      .header('retry-after', '5')
-      .send({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database is not answering; try again shortly' } } satisfies ErrorBody);
+    return sendError(reply.header('retry-after', '5'), 'DATABASE_UNAVAILABLE', 'The database is not answering; try again shortly');
   }
   request.log.error({ err: error }, 'unhandled error');
-  return reply.status(500).send({ error: { code: 'INTERNAL', message: 'Internal server error' } } satisfies ErrorBody);
+  return sendError(reply, 'INTERNAL', 'Internal server error');
 }

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../storage/db.js';
+import { sendError } from './error-handler.js';
 import { oldestPendingAgeSeconds } from '../storage/queue-overview.js';
 import { taskCounts } from '../storage/tasks.js';
 import type { RecorderStats } from '../tracking/recorder.js';
@@ -72,7 +73,7 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
-export function metricsRoutes(app: FastifyInstance, deps: MetricsDeps): Registry {
+export function prometheusRoutes(app: FastifyInstance, deps: MetricsDeps): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   for (const metric of deps.observations?.metrics ?? []) registry.registerMetric(metric);
@@ -139,7 +140,7 @@ export function metricsRoutes(app: FastifyInstance, deps: MetricsDeps): Registry
     if (expected !== undefined) {
       const given = Buffer.from(request.headers.authorization ?? '');
       if (!(given.length === expected.length && timingSafeEqual(given, expected))) {
-        return reply.status(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: { code: 'UNAUTHORIZED', message: 'Send METRICS_TOKEN as "Authorization: Bearer <token>"' } });
+        return sendError(reply.header('www-authenticate', 'Bearer realm="metrics"'), 'UNAUTHORIZED', 'Send METRICS_TOKEN as "Authorization: Bearer <token>"');
       }
     }
     return reply.type(registry.contentType).header('cache-control', 'no-store').send(await registry.metrics());

@@ -1,6 +1,7 @@
 // The open pixel and the click redirect. They never fail the recipient: a failed write is logged, the answer stands.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyRequest } from '../tracking/classify.js';
+import { sendError } from './error-handler.js';
 import { TRANSPARENT_GIF } from '../tracking/gif.js';
 import type { TrackingRecorder } from '../tracking/recorder.js';
 import { checkClickRequest, checkOpenRequest } from '../tracking/request.js';
@@ -44,7 +45,7 @@ export function trackRoutes(app: FastifyInstance, deps: TrackDeps): void {
   app.get('/api/track/click', async (request, reply) => {
     const check = checkClickRequest(request.query, deps.signer);
     if (check.kind === 'bad-request') {
-      return reply.status(400).header('cache-control', NO_STORE).send({ error: { code: 'BAD_TRACKING_REQUEST', message: check.message } });
+      return sendError(reply.header('cache-control', NO_STORE), 'BAD_TRACKING_REQUEST', check.message);
     }
     if (check.kind === 'forbidden') {
       request.log.warn({ source: 'security', logId: check.logId, reason: check.message }, `Invalid tracking signature detected for log ${check.logId}`);
