@@ -141,3 +141,22 @@ describe('machine clicks recognised from timing', () => {
     expect(await day('2026-09-05')).toMatchObject({ clicks: 1, uniqueClicks: 1, machineClicks: 1 });
   });
 });
+
+describe('clicks of one sweep in concurrent batches', () => {
+  it('batches committed while another waits on the same log are seen by it: every click of the sweep is a machine click', async () => {
+    const logId = await newLog();
+    const at = '2026-10-01T10:00:00Z';
+    // Eight batches at once (eight connections), one link each: each batch but the first waits for the log's lock.
+    for (let round = 0; round < 5; round++) {
+      const started = new Date(Date.parse(at) + round * 60_000);
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          recordClicks(db.pool, [{ ...open(logId, new Date(started.getTime() + i * 10).toISOString()), url: `https://example.com/r${round}/link-${i}` }]),
+        ),
+      );
+    }
+    expect(await getUsageLog(db.pool, accountId, logId)).toMatchObject({ clickCount: 0, clickedAt: null });
+    const [d] = await getDailyMetrics(db.pool, accountId, '2026-10-01', '2026-10-01');
+    expect(d).toMatchObject({ clicks: 0, uniqueClicks: 0, machineClicks: 40 });
+  });
+});

@@ -14,11 +14,6 @@ export interface ClickEvent extends TrackingEvent {
   url: string;
 }
 
-/** Clicks this soon after the usage log was sent are a scanner's (mailgun and sendgrid classify the same way). */
-const SCANNER_WINDOW = "interval '3 seconds'";
-/** Different links of one message clicked this close together are a sweep, not a person. */
-const SWEEP_WINDOW = "interval '2 seconds'";
-
 /**
  * Opens, one statement per batch. People (not machines) move a log's count and its first time, which is
  * never overwritten; a log's first human event counts once as unique, on that event's UTC day. Every daily row
@@ -74,117 +69,6 @@ daily as (
 )
 select (select count(*) from ins)::int as recorded, (select count(*) from upd)::int as logs, (select count(*) from daily)::int as days`;
 
-/**
- * Clicks, in one statement like opens, plus what only clicks have: a click within SCANNER_WINDOW of sending is
- * a scanner's, and clicks on different links of one message within SWEEP_WINDOW are a sweep. A sweep is only
- * recognisable from its second click, so the statement also turns the earlier, stored clicks of a sweep into
- * machine clicks and moves every counter they had moved: the log's count and first click, and per UTC day the
- * clicks, machine clicks and unique clicks (the unique click follows the log's first human click wherever it
- * goes). One statement, so no crash can leave a sweep half-counted.
- */
-const CLICKS_SQL = `
-with input as (
-  select * from unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::boolean[], $6::text[])
-    as i(id, log_id, occurred_at, user_agent, machine, url)
-),
-locked as (
-  select l.id, l.account_id, l.sent_at, l.clicked_at as first_before from usage_logs l
-  where l.id = any($2::bigint[]) order by l.id for update
-),
-fresh as (
-  -- A batch retried after an ambiguous failure may already be stored.
-  select i.*, l.account_id, l.sent_at from input i join locked l on l.id = i.log_id
-  where not exists (select 1 from click_events e where e.id = i.id)
-),
-batch_sweeps as (
-  -- Clicks of this batch on different links of one log within the window (a hash join on log_id, not a
-  -- scan of the batch per click).
-  select distinct f.id from fresh f
-  join fresh j on j.log_id = f.log_id and j.url <> f.url
-    and j.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW}
-),
-ins as (
-  insert into click_events (id, log_id, account_id, occurred_at, user_agent, machine, url)
-  select f.id, f.log_id, f.account_id, f.occurred_at, f.user_agent,
-    f.machine
-      or (f.sent_at is not null and f.occurred_at < f.sent_at + ${SCANNER_WINDOW})
-      or exists (select 1 from click_events o where o.log_id = f.log_id and o.url <> f.url
-                   and o.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW})
-      or f.id in (select id from batch_sweeps),
-    f.url
-  from fresh f
-  on conflict (id) do nothing
-  returning log_id, account_id, occurred_at, machine
-),
-flipped as (
-  -- Stored human clicks that a new click on another link shows to be the start of a sweep. (This update sees
-  -- click_events as before the statement, so it never touches the rows inserted above.)
-  -- Driven from the batch: one index range read (click_events_log_time_idx) per new click, then the primary key,
-  -- whatever the planner's statistics say; a join here could turn into a scan of the whole table.
-  update click_events e set machine = true
-  where e.id = any(array(
-    select o.id from fresh f
-    cross join lateral (
-      select o.id from click_events o
-      where o.log_id = f.log_id and o.occurred_at between f.occurred_at - ${SWEEP_WINDOW} and f.occurred_at + ${SWEEP_WINDOW}
-        and o.url <> f.url and not o.machine
-      offset 0 -- keeps the planner from flattening this into a hash join over the whole table
-    ) o
-  ))
-  returning e.id, e.log_id, e.account_id, e.occurred_at
-),
-new_per_log as (
-  select log_id, count(*) filter (where not machine) as human, min(occurred_at) filter (where not machine) as first_human
-  from ins group by log_id
-),
-flipped_per_log as (select log_id, count(*) as n from flipped group by log_id),
-per_log as (
-  -- Grouped once and hash-joined: per-log subqueries over the batch would cost batch size squared.
-  select l.id as log_id, l.account_id, l.first_before,
-    coalesce(a.human, 0) as human_new, coalesce(fp.n, 0) as flipped_n,
-    least(
-      a.first_human,
-      case
-        when fp.n is null then l.first_before
-        -- The first human click may have been flipped: find the first one that is left.
-        else (select min(e.occurred_at) from click_events e
-               where e.log_id = l.id and not e.machine and e.id not in (select id from flipped))
-      end
-    ) as new_first
-  from locked l
-  left join new_per_log a on a.log_id = l.id
-  left join flipped_per_log fp on fp.log_id = l.id
-),
-upd as (
-  update usage_logs u set click_count = u.click_count + p.human_new - p.flipped_n, clicked_at = p.new_first
-  from per_log p where u.id = p.log_id and (p.human_new > 0 or p.flipped_n > 0)
-  returning u.id
-),
-moves as (
-  select account_id, (occurred_at at time zone 'UTC')::date as day,
-    case when machine then 0 else 1 end as clicks, case when machine then 1 else 0 end as machine, 0 as uniq
-  from ins
-  union all
-  select account_id, (occurred_at at time zone 'UTC')::date, -1, 1, 0 from flipped
-  union all
-  select account_id, (first_before at time zone 'UTC')::date, 0, 0, -1 from per_log
-  where first_before is not null and first_before is distinct from new_first
-  union all
-  select account_id, (new_first at time zone 'UTC')::date, 0, 0, 1 from per_log
-  where new_first is not null and first_before is distinct from new_first
-),
-daily as (
-  insert into daily_metrics (account_id, day, clicks, machine_clicks, unique_clicks)
-  select account_id, day, sum(clicks), sum(machine), sum(uniq) from moves group by 1, 2 order by 1, 2
-  on conflict (account_id, day) do update set
-    clicks = daily_metrics.clicks + excluded.clicks,
-    machine_clicks = daily_metrics.machine_clicks + excluded.machine_clicks,
-    unique_clicks = daily_metrics.unique_clicks + excluded.unique_clicks
-  returning 1
-)
-select (select count(*) from ins)::int as recorded, (select count(*) from flipped)::int as flipped,
-  (select count(*) from upd)::int as logs, (select count(*) from daily)::int as days`;
-
 function columns(events: readonly TrackingEvent[]): unknown[] {
   return [
     events.map((e) => e.id),
@@ -202,10 +86,16 @@ export async function recordOpens(q: Queryable, events: readonly TrackingEvent[]
   return rows[0]!.recorded;
 }
 
-/** Records clicks (classifying scanners and sweeps, see CLICKS_SQL); returns how many were stored. One statement. */
+/**
+ * Records clicks, classifying scanners and sweeps (the function beacon_record_clicks, defined and explained in
+ * drizzle/0003_record_clicks_function.sql); returns how many were stored. One call, one transaction.
+ */
 export async function recordClicks(q: Queryable, events: readonly ClickEvent[]): Promise<number> {
   if (events.length === 0) return 0;
-  const { rows } = await q.query<{ recorded: number }>(CLICKS_SQL, [...columns(events), events.map((e) => e.url)]);
+  const { rows } = await q.query<{ recorded: number }>(
+    'select beacon_record_clicks($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::boolean[], $6::text[]) as recorded',
+    [...columns(events), events.map((e) => e.url)],
+  );
   return rows[0]!.recorded;
 }
 
