@@ -49,6 +49,7 @@ export interface TrackingRecorder {
 interface Item {
   event: TrackingEvent | ClickEvent;
   click: boolean;
+  /** performance.now() at arrival. */
   at: number;
   done: (() => void) | undefined;
 }
@@ -105,7 +106,7 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
   let buffer: Item[] = [];
   /** Batches being written; while the database is failing, at most one (the retry). */
   const inFlight = new Set<Item[]>();
-  let flushTimer: NodeJS.Timeout | undefined;
+  let flushTimer: { cancel(): void } | undefined;
   let releaseTimer: NodeJS.Timeout | undefined;
   let failures = 0;
   let closed = false;
@@ -116,11 +117,25 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
 
   function schedule(): void {
     if (slots() <= 0 || buffer.length === 0 || flushTimer) return;
-    const delay = failures > 0 ? Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(failures - 1, 20)) : buffer.length >= maxBatch ? 0 : maxDelayMs;
-    flushTimer = setTimeout(() => {
+    // A batch waits maxDelayMs from its oldest event's arrival (not from now: events that waited for a free
+    // slot go at once); after a failure, the retry backs off.
+    const delay =
+      failures > 0
+        ? Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(failures - 1, 20))
+        : buffer.length >= maxBatch
+          ? 0
+          : Math.max(0, buffer[0]!.at + maxDelayMs - performance.now());
+    const run = () => {
       flushTimer = undefined;
       void flush();
-    }, delay);
+    };
+    if (delay < 1) {
+      const handle = setImmediate(run);
+      flushTimer = { cancel: () => clearImmediate(handle) };
+    } else {
+      const handle = setTimeout(run, delay);
+      flushTimer = { cancel: () => clearTimeout(handle) };
+    }
   }
 
   /** Writes one kind's events; answers them once committed, or puts them back at the front to retry. */
@@ -134,7 +149,7 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
       counters.recorded += stored;
       counters.batches += 1;
       // Items are in arrival order: the first is the oldest.
-      options.onBatch?.(items.length, Date.now() - items[0]!.at);
+      options.onBatch?.(items.length, performance.now() - items[0]!.at);
       if (failures > 0) logger.info({ source: 'tracking', failures }, 'tracking events are being written again');
       failures = 0;
       for (const item of items) answer(item);
@@ -185,7 +200,7 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
     if (releaseTimer) return;
     releaseTimer = setTimeout(() => {
       releaseTimer = undefined;
-      const cutoff = Date.now() - answerTimeoutMs;
+      const cutoff = performance.now() - answerTimeoutMs;
       let waiting = false;
       for (const list of [...inFlight, buffer]) {
         for (const item of list) {
@@ -215,10 +230,10 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
-      buffer.push({ event, click, at: Date.now(), done: resolve });
+      buffer.push({ event, click, at: performance.now(), done: resolve });
       if (buffer.length > maxBuffered) enforceBound();
       if (buffer.length >= maxBatch && flushTimer && failures === 0) {
-        clearTimeout(flushTimer);
+        flushTimer.cancel();
         flushTimer = undefined;
       }
       schedule();
@@ -235,7 +250,7 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
       const deadline = Date.now() + timeoutMs;
       while ((buffer.length > 0 || inFlight.size > 0) && Date.now() < deadline) {
         if (slots() > 0 && flushTimer) {
-          clearTimeout(flushTimer);
+          flushTimer.cancel();
           flushTimer = undefined;
           void flush();
         }
@@ -245,7 +260,7 @@ export function createTrackingRecorder(options: RecorderOptions): TrackingRecord
         });
         idle = undefined;
       }
-      if (flushTimer) clearTimeout(flushTimer);
+      if (flushTimer) flushTimer.cancel();
       if (releaseTimer) clearTimeout(releaseTimer);
       const left = buffer.length + inFlightCount();
       if (left > 0) {
