@@ -56,6 +56,20 @@ describe('recordOpens', () => {
     expect((await getUsageLog(db.pool, accountId, logId))?.openCount).toBe(1);
   });
 
+  it('an earlier open committed after a later one becomes the first open, and the unique open moves to its day', async () => {
+    const logId = await newLog();
+    await recordOpens(db.pool, [open(logId, '2026-03-12T00:00:10Z')]);
+    await recordOpens(db.pool, [open(logId, '2026-03-11T23:59:50Z')]);
+    await recordOpens(db.pool, [open(logId, '2026-03-12T08:00:00Z')]);
+    expect(await getUsageLog(db.pool, accountId, logId)).toMatchObject({ openCount: 3, openedAt: new Date('2026-03-11T23:59:50Z') });
+    const days = await getDailyMetrics(db.pool, accountId, '2026-03-11', '2026-03-12');
+    expect(days.map((d) => [d.date, d.opens, d.uniqueOpens])).toEqual([
+      ['2026-03-11', 1, 1],
+      ['2026-03-12', 2, 0],
+    ]);
+    expect(await verifyTrackingCounters(db.pool)).toEqual([]);
+  });
+
   it('concurrent batches on the same log count one unique open', async () => {
     const logId = await newLog();
     await Promise.all(

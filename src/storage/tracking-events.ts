@@ -15,10 +15,12 @@ export interface ClickEvent extends TrackingEvent {
 }
 
 /**
- * Opens, one statement per batch. People (not machines) move a log's count and its first time, which is
- * never overwritten; a log's first human event counts once as unique, on that event's UTC day. Every daily row
- * is touched once per batch, in key order (no per-request hot-row lock, no deadlock between batches).
- * Events for a usage log that does not exist are dropped (old links keep working but record nothing).
+ * Opens, one statement per batch. People (not machines) move a log's count and its first open, which only ever
+ * moves earlier (batches in flight side by side, in several processes or retried, may commit an earlier open
+ * after a later one); a log's first human open counts once as unique, on that open's UTC day, and moves with
+ * it. Every daily row is touched once per batch, in key order (no per-request hot-row lock, no deadlock
+ * between batches). Events for a usage log that does not exist are dropped (old links keep working but
+ * record nothing).
  */
 const OPENS_SQL = `
 with input as (
@@ -37,30 +39,32 @@ ins as (
   returning log_id, account_id, occurred_at, machine
 ),
 per_log as (
-  select log_id, count(*) filter (where not machine) as human, min(occurred_at) filter (where not machine) as first_human
-  from ins group by log_id
+  select p.log_id, l.account_id, l.first_before, p.human, least(l.first_before, p.first_human) as new_first
+  from (
+    select log_id, count(*) filter (where not machine) as human, min(occurred_at) filter (where not machine) as first_human
+    from ins group by log_id
+  ) p join locked l on l.id = p.log_id
+  where p.human > 0
 ),
 upd as (
-  update usage_logs u set open_count = u.open_count + p.human, opened_at = coalesce(u.opened_at, p.first_human)
-  from per_log p where u.id = p.log_id and p.human > 0
+  update usage_logs u set open_count = u.open_count + p.human, opened_at = p.new_first
+  from per_log p where u.id = p.log_id
   returning u.id
 ),
-uniq as (
-  select l.account_id, (p.first_human at time zone 'UTC')::date as day, count(*) as n
-  from per_log p join locked l on l.id = p.log_id
-  where l.first_before is null and p.human > 0
-  group by 1, 2
-),
-per_day as (
+moves as (
   select account_id, (occurred_at at time zone 'UTC')::date as day,
-    count(*) filter (where not machine) as total, count(*) filter (where machine) as machine
-  from ins group by 1, 2
+    case when machine then 0 else 1 end as opens, case when machine then 1 else 0 end as machine, 0 as uniq
+  from ins
+  union all
+  select account_id, (first_before at time zone 'UTC')::date, 0, 0, -1 from per_log
+  where first_before is not null and first_before <> new_first
+  union all
+  select account_id, (new_first at time zone 'UTC')::date, 0, 0, 1 from per_log
+  where first_before is distinct from new_first
 ),
 daily as (
   insert into daily_metrics (account_id, day, opens, unique_opens, machine_opens)
-  select d.account_id, d.day, d.total, coalesce(u.n, 0), d.machine
-  from per_day d left join uniq u on u.account_id = d.account_id and u.day = d.day
-  order by d.account_id, d.day
+  select account_id, day, sum(opens), sum(uniq), sum(machine) from moves group by 1, 2 order by 1, 2
   on conflict (account_id, day) do update set
     opens = daily_metrics.opens + excluded.opens,
     unique_opens = daily_metrics.unique_opens + excluded.unique_opens,
