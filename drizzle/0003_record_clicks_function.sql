@@ -16,12 +16,14 @@
 -- clicks, machine clicks and unique clicks (the unique click follows the log's first human click wherever
 -- it goes). People (not machines) move a log's count; every daily row is touched once, in key order.
 --
--- Every step is linear in the batch and reaches tables only through indexes, whatever the statistics say:
--- the plans are generic (planned once per connection; a custom plan costs more to plan than to run) and
--- sequential scans are off, because a plan made while click_events was small would otherwise keep scanning
--- it after it grew (measured: 100,000 rows read per batch). Events meet their log through the primary key,
--- clicks of the batch meet each other in one sort (a window), and stored clicks are reached by one index
--- range read per event.
+-- Every step is linear in the batch and in the stored clicks it must look at, and reaches tables only through
+-- indexes, whatever the statistics say: the plans are generic (planned once per connection; a custom plan
+-- costs more to plan than to run) and sequential scans are off, because a plan made while click_events was
+-- small would otherwise keep scanning it after it grew (measured: 100,000 rows read per batch). Events meet
+-- their log through the primary key; the stored clicks near the new ones are read with one index range per
+-- cluster of new clicks of a log (not one per click: a link replayed a thousand times a second would make
+-- that quadratic); new and stored clicks then meet in sorted order, where the nearest click on another link
+-- before and after each click is found by carrying values along the sort, not by comparing pairs.
 CREATE OR REPLACE FUNCTION beacon_record_clicks(
   p_ids uuid[], p_log_ids bigint[], p_occurred_at timestamptz[], p_user_agents text[], p_machine boolean[], p_urls text[]
 ) RETURNS integer
@@ -32,7 +34,10 @@ AS $$
 DECLARE
   n_recorded integer;
 BEGIN
-  -- Lock order (usage logs by id, then daily rows by key) is the same as the opens statement's: no deadlock.
+  -- Table locks before any row lock, as a single statement takes them: otherwise `beacon metrics rebuild`
+  -- (which takes click_events in share mode, then updates usage logs) could slip in between and deadlock.
+  LOCK TABLE click_events IN ROW EXCLUSIVE MODE;
+  -- Row lock order (usage logs by id, then daily rows by key) is the same as the opens statement's.
   PERFORM 1 FROM usage_logs WHERE id = ANY (p_log_ids) ORDER BY id FOR UPDATE;
 
   WITH input AS (
@@ -42,34 +47,70 @@ BEGIN
   logs AS (
     SELECT l.id, l.account_id, l.clicked_at AS first_before FROM usage_logs l WHERE l.id = ANY (p_log_ids)
   ),
-  fresh AS (
+  fresh0 AS (
     -- Events of logs that exist, less any already stored (a batch retried after an ambiguous failure).
-    -- batch_sweep: another link of the same log clicked in this batch within 2 s (the window's smallest and
-    -- largest URL differ exactly when some URL in it differs from this one).
     SELECT i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, i.url,
-      i.machine OR (l.sent_at IS NOT NULL AND i.occurred_at < l.sent_at + interval '3 seconds') AS machine,
-      min(i.url) OVER w <> max(i.url) OVER w AS batch_sweep
+      i.machine OR (l.sent_at IS NOT NULL AND i.occurred_at < l.sent_at + interval '3 seconds') AS machine
     FROM input i
     CROSS JOIN LATERAL (SELECT l.account_id, l.sent_at FROM usage_logs l WHERE l.id = i.log_id OFFSET 0) l
     LEFT JOIN LATERAL (SELECT true AS stored FROM click_events e WHERE e.id = i.id OFFSET 0) e ON true
     WHERE e.stored IS NULL
-    WINDOW w AS (PARTITION BY i.log_id ORDER BY i.occurred_at RANGE BETWEEN interval '2 seconds' PRECEDING AND interval '2 seconds' FOLLOWING)
+  ),
+  gaps AS (
+    -- Each log's new clicks in clusters: a new cluster starts after a gap of more than 4 s, so every instant
+    -- of a cluster's span (its clicks ± 2 s) is within 2 s of one of its clicks.
+    SELECT log_id, occurred_at,
+      coalesce(occurred_at - lag(occurred_at) OVER (PARTITION BY log_id ORDER BY occurred_at) > interval '4 seconds', true) AS new_grp
+    FROM fresh0
+  ),
+  grps AS (
+    SELECT log_id, occurred_at, count(*) FILTER (WHERE new_grp) OVER (PARTITION BY log_id ORDER BY occurred_at ROWS UNBOUNDED PRECEDING) AS grp
+    FROM gaps
+  ),
+  spans AS (
+    SELECT log_id, min(occurred_at) - interval '2 seconds' AS lo, max(occurred_at) + interval '2 seconds' AS hi FROM grps GROUP BY log_id, grp
+  ),
+  stored AS (
+    -- Stored clicks within 2 s of a new click: one range read of click_events_log_time_idx per cluster (this
+    -- statement sees click_events as before it).
+    SELECT o.id, o.log_id, o.occurred_at, o.url, o.machine FROM spans s
+    CROSS JOIN LATERAL (
+      SELECT o.id, o.log_id, o.occurred_at, o.url, o.machine FROM click_events o
+      WHERE o.log_id = s.log_id AND o.occurred_at BETWEEN s.lo AND s.hi OFFSET 0
+    ) o
+  ),
+  allc AS (
+    SELECT id, log_id, account_id, occurred_at, user_agent, url, true AS is_fresh, machine FROM fresh0
+    UNION ALL SELECT id, log_id, NULL::bigint, occurred_at, NULL::text, url, false, machine FROM stored
+  ),
+  runs AS (
+    -- New and stored clicks of a log in (time, url) order. The first click of a run of one URL knows the
+    -- click before it (another link); the last knows the click after it.
+    SELECT a.*,
+      CASE WHEN url IS DISTINCT FROM lag(url) OVER o THEN lag(occurred_at) OVER o END AS start_prev,
+      CASE WHEN url IS DISTINCT FROM lead(url) OVER o THEN lead(occurred_at) OVER o END AS end_next
+    FROM allc a WINDOW o AS (PARTITION BY log_id ORDER BY occurred_at, url)
+  ),
+  swept AS (
+    -- The nearest earlier and later clicks on another link, carried forward (running max) and backward
+    -- (running min) to every click of the run; the default RANGE frame gives equal timestamps one answer.
+    -- Within 2 s on either side: a sweep.
+    SELECT r.*, (occurred_at - max(start_prev) OVER (PARTITION BY log_id ORDER BY occurred_at, url) <= interval '2 seconds')
+             OR (min(end_next) OVER (PARTITION BY log_id ORDER BY occurred_at DESC, url DESC) - occurred_at <= interval '2 seconds') AS in_sweep
+    FROM runs r
+  ),
+  fresh AS (
+    SELECT id, log_id, account_id, occurred_at, user_agent, url, machine, coalesce(in_sweep, false) AS batch_sweep
+    FROM swept WHERE is_fresh
   ),
   near AS (
-    -- Stored clicks on another link of the same log within 2 s of a new click (click_events as before this
-    -- statement): one range read of click_events_log_time_idx per new click.
-    SELECT f.id AS fresh_id, o.id, o.machine FROM fresh f
-    CROSS JOIN LATERAL (
-      SELECT o.id, o.machine FROM click_events o
-      WHERE o.log_id = f.log_id AND o.url <> f.url
-        AND o.occurred_at BETWEEN f.occurred_at - interval '2 seconds' AND f.occurred_at + interval '2 seconds'
-      OFFSET 0
-    ) o
+    -- Stored clicks that the new ones show to be part of a sweep.
+    SELECT id, machine FROM swept WHERE NOT is_fresh AND in_sweep
   ),
   ins AS (
     INSERT INTO click_events (id, log_id, account_id, occurred_at, user_agent, machine, url)
     SELECT f.id, f.log_id, f.account_id, f.occurred_at, f.user_agent,
-      f.machine OR f.batch_sweep OR f.id IN (SELECT fresh_id FROM near), f.url
+      f.machine OR f.batch_sweep, f.url
     FROM fresh f
     ON CONFLICT (id) DO NOTHING
     RETURNING log_id, account_id, occurred_at, machine
