@@ -59,24 +59,31 @@ BEGIN
   gaps AS (
     -- Each log's new clicks in clusters: a new cluster starts after a gap of more than 4 s, so every instant
     -- of a cluster's span (its clicks ± 2 s) is within 2 s of one of its clicks.
-    SELECT log_id, occurred_at,
+    SELECT log_id, occurred_at, url,
       coalesce(occurred_at - lag(occurred_at) OVER (PARTITION BY log_id ORDER BY occurred_at) > interval '4 seconds', true) AS new_grp
     FROM fresh0
   ),
   grps AS (
-    SELECT log_id, occurred_at, count(*) FILTER (WHERE new_grp) OVER (PARTITION BY log_id ORDER BY occurred_at ROWS UNBOUNDED PRECEDING) AS grp
+    SELECT log_id, occurred_at, url, count(*) FILTER (WHERE new_grp) OVER (PARTITION BY log_id ORDER BY occurred_at ROWS UNBOUNDED PRECEDING) AS grp
     FROM gaps
   ),
   spans AS (
-    SELECT log_id, min(occurred_at) - interval '2 seconds' AS lo, max(occurred_at) + interval '2 seconds' AS hi FROM grps GROUP BY log_id, grp
+    -- only_url: the one link all of a cluster's new clicks are on, if they are on one (the usual case).
+    SELECT log_id, min(occurred_at) - interval '2 seconds' AS lo, max(occurred_at) + interval '2 seconds' AS hi,
+      CASE WHEN min(url) = max(url) THEN min(url) END AS only_url
+    FROM grps GROUP BY log_id, grp
   ),
   stored AS (
     -- Stored clicks within 2 s of a new click: one range read of click_events_log_time_idx per cluster (this
-    -- statement sees click_events as before it).
+    -- statement sees click_events as before it). When the cluster's new clicks are all on one link, stored
+    -- clicks on that link cannot make a sweep with them and are left out (two stored clicks on different links
+    -- within 2 s are machine clicks already, so what they would say of each other is known): a link replayed
+    -- many times costs its index entries, not a sort of all of them.
     SELECT o.id, o.log_id, o.occurred_at, o.url, o.machine FROM spans s
     CROSS JOIN LATERAL (
       SELECT o.id, o.log_id, o.occurred_at, o.url, o.machine FROM click_events o
-      WHERE o.log_id = s.log_id AND o.occurred_at BETWEEN s.lo AND s.hi OFFSET 0
+      WHERE o.log_id = s.log_id AND o.occurred_at BETWEEN s.lo AND s.hi AND o.url IS DISTINCT FROM s.only_url
+      OFFSET 0
     ) o
   ),
   allc AS (
