@@ -1,12 +1,13 @@
-// Click recording under arbitrary batching: whatever way clicks are split into batches, retried or written side
-// by side (several processes), every stored click is classified by the same closed-form rule and every counter
-// agrees with the events. Also: click batches and `metrics rebuild` running together do not deadlock.
+// Recording under arbitrary batching: whatever way clicks and opens are split into batches, retried or written
+// side by side (several processes), every stored click is classified by the same closed-form rule, a log's
+// first open is its earliest, and every counter agrees with the events. Also: click batches and
+// `metrics rebuild` running together do not deadlock.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../src/storage/accounts.js';
 import { rebuildTrackingCounters, verifyTrackingCounters } from '../src/storage/metrics.js';
-import { recordClicks, type ClickEvent } from '../src/storage/tracking-events.js';
+import { recordClicks, recordOpens, type ClickEvent, type TrackingEvent } from '../src/storage/tracking-events.js';
 import { withTransaction } from '../src/storage/transaction.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 
@@ -113,6 +114,45 @@ describe('click classification', () => {
     expect(rows[0]!.human).toBe(0);
     expect(await verifyTrackingCounters(db.pool)).toEqual([]);
   });
+});
+
+describe('open recording', () => {
+  it('keeps the earliest human open and verifies, however opens are batched, ordered, retried or interleaved', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.record({ log: fc.integer({ min: 0, max: 2 }), tick: fc.integer({ min: 0, max: 80 }), bot: fc.boolean() }), { minLength: 1, maxLength: 10 }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        async (batchesSpec, parallel, retry) => {
+          const logIds = await newLogs(3, new Date(T0 - 3_600_000));
+          // Ticks of 250 ms from 10 s before midnight: first opens on either side of it.
+          const batches: TrackingEvent[][] = batchesSpec.map((spec) =>
+            spec.map((o) => ({ id: randomUUID(), logId: logIds[o.log]!, occurredAt: new Date(T0 + o.tick * 250), userAgent: 'ua', machine: o.bot })),
+          );
+          for (let i = 0; i < batches.length; i += parallel) {
+            await Promise.all(batches.slice(i, i + parallel).map((b) => recordOpens(db.pool, b)));
+          }
+          if (retry) expect(await recordOpens(db.pool, batches[batches.length - 1]!)).toBe(0);
+          const { rows } = await db.pool.query<{ id: number; opened_at: Date | null; open_count: number; first: Date | null; human: number }>(
+            `select l.id, l.opened_at, l.open_count,
+               (select min(occurred_at) from open_events e where e.log_id = l.id and not e.machine) as first,
+               (select count(*) from open_events e where e.log_id = l.id and not e.machine)::int as human
+             from usage_logs l where l.id = any($1::bigint[]) order by l.id`,
+            [logIds],
+          );
+          for (const r of rows) {
+            expect(r.opened_at?.getTime() ?? null).toBe(r.first?.getTime() ?? null);
+            expect(r.open_count).toBe(r.human);
+          }
+          expect(await verifyTrackingCounters(db.pool)).toEqual([]);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 120_000);
 });
 
 describe('click batches and metrics rebuild side by side', () => {
