@@ -40,7 +40,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Per-request lines would dominate the log at tracking volumes; errors are logged where they are handled.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
-    return503OnClosing: true,
+    // While closing, requests already on open connections are served as usual: the pixel and the redirect must
+    // keep working until the sockets close (the recorder is flushed after the server has closed).
+    return503OnClosing: false,
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
