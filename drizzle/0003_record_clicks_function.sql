@@ -9,7 +9,7 @@
 -- so the second statement below sees everything committed on those logs before their locks were granted,
 -- without the begin / lock / statement / commit round trips a client-side transaction would cost.
 --
--- What it records: a click within 3 seconds of sending is a scanner's; clicks on different links of one
+-- What it records: a click before the send is recorded or within 3 seconds after it is a scanner's; clicks on different links of one
 -- message within 2 seconds of each other are a sweep (mailgun and sendgrid classify the same way). A sweep
 -- is only recognisable from its second click, so the earlier, stored clicks of a sweep become machine clicks
 -- too, and every counter they had moved moves back: the log's count and first click, and per UTC day the
@@ -50,7 +50,9 @@ BEGIN
   fresh0 AS (
     -- Events of logs that exist, less any already stored (a batch retried after an ambiguous failure).
     SELECT i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, i.url,
-      i.machine OR (l.sent_at IS NOT NULL AND i.occurred_at < l.sent_at + interval '3 seconds') AS machine
+      -- Before the send is recorded (an inline gateway fetching links while it receives the message) or within
+      -- 3 s after it: a scanner's.
+      i.machine OR l.sent_at IS NULL OR i.occurred_at < l.sent_at + interval '3 seconds' AS machine
     FROM input i
     CROSS JOIN LATERAL (SELECT l.account_id, l.sent_at FROM usage_logs l WHERE l.id = i.log_id OFFSET 0) l
     LEFT JOIN LATERAL (SELECT true AS stored FROM click_events e WHERE e.id = i.id OFFSET 0) e ON true

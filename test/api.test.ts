@@ -141,10 +141,16 @@ describe('bad input to POST /api/messages', () => {
   });
 });
 
+/** As the worker leaves a message it sent an hour ago: clicks before sending, or within 3 s of it, are a scanner's. */
+async function markSentAnHourAgo(id: number): Promise<void> {
+  await db.pool.query(`update usage_logs set status = 'sent', sent_at = now() - interval '1 hour' where id = $1`, [id]);
+}
+
 describe('tracking endpoints', () => {
   let logId: number;
   beforeAll(async () => {
     logId = (await post(keyA, message)).json<{ id: number }>().id;
+    await markSentAnHourAgo(logId);
   });
   const path = (u: string) => u.replace('https://t.example', '');
   const browser = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36' };
@@ -273,6 +279,7 @@ describe('per-link clicks and the inert preview', () => {
   let id: number;
   beforeAll(async () => {
     id = (await post(keyA, { ...message, html })).json<{ id: number }>().id;
+    await markSentAnHourAgo(id);
   });
   const click = (url: string, ua: string) =>
     app.inject({ url: buildClickUrl('https://t.example', signer, id, url).replace('https://t.example', ''), headers: { 'user-agent': ua } });
@@ -288,6 +295,7 @@ describe('per-link clicks and the inert preview', () => {
     // Two different links within 2 s is a scanner's sweep: both clicks become machine clicks.
     const sweep = await post(keyA, { ...message, html });
     const sweepId = sweep.json<{ id: number }>().id;
+    await markSentAnHourAgo(sweepId);
     for (const url of ['https://example.com/one?a=1&b=2', 'https://example.com/two']) {
       await app.inject({ url: buildClickUrl('https://t.example', signer, sweepId, url).replace('https://t.example', ''), headers: { 'user-agent': person } });
     }

@@ -20,8 +20,12 @@ afterAll(async () => {
   await db.drop();
 });
 
-const newLog = () =>
-  insertUsageLog(db.pool, { accountId, from: 'a@example.com', to: 'b@example.com', subject: 's', html: '<p>x</p>', text: undefined, trackOpens: true, trackClicks: true });
+/** A usage log sent long before the events below (clicks before sending, or within 3 s of it, are a scanner's). */
+async function newLog(): Promise<number> {
+  const id = await insertUsageLog(db.pool, { accountId, from: 'a@example.com', to: 'b@example.com', subject: 's', html: '<p>x</p>', text: undefined, trackOpens: true, trackClicks: true });
+  await db.pool.query(`update usage_logs set status = 'sent', sent_at = '2026-01-01T00:00:00Z' where id = $1`, [id]);
+  return id;
+}
 
 const open = (logId: number, at: string, machine = false): TrackingEvent => ({ id: randomUUID(), logId, occurredAt: new Date(at), userAgent: 'Mozilla/5.0', machine });
 

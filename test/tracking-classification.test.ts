@@ -36,12 +36,12 @@ async function newLogs(n: number, sentAt: Date | null): Promise<number[]> {
 
 /**
  * The rule, from the stored events alone: a click is a machine's if the recorder said so (a bot's user agent),
- * if it came within 3 s of sending, or if another link of the same message was clicked within 2 s of it.
+ * if it came before its message was recorded as sent or within 3 s after, or if another link of the same message was clicked within 2 s of it.
  */
 async function misclassified(logIds: number[], givenMachine: ReadonlySet<string>): Promise<string[]> {
   const { rows } = await db.pool.query<{ id: string; machine: boolean; rule: boolean }>(
     `select e.id, e.machine,
-       (l.sent_at is not null and e.occurred_at < l.sent_at + interval '3 seconds')
+       l.sent_at is null or e.occurred_at < l.sent_at + interval '3 seconds'
        or exists (select 1 from click_events o where o.log_id = e.log_id and o.url <> e.url
                   and o.occurred_at between e.occurred_at - interval '2 seconds' and e.occurred_at + interval '2 seconds') as rule
      from click_events e join usage_logs l on l.id = e.log_id where e.log_id = any($1::bigint[])`,

@@ -16,6 +16,8 @@ export interface SinkMessage {
 export interface SmtpSinkOptions {
   /** Return a reply to refuse RCPT TO for an address, e.g. `{ code: 550, message: 'No such user' }`. */
   rejectRcpt?: (address: string) => { code: number; message: string } | undefined;
+  /** Runs on each received message before the 250 is given (an inline gateway scanning its links, say). */
+  beforeAccept?: (parsed: ParsedMail) => Promise<void>;
 }
 
 export interface SmtpSink {
@@ -57,9 +59,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         simpleParser(raw).then(
           (parsed) => {
             const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-            messages.push({ raw, parsed, queueId, envelope: { from, to: session.envelope.rcptTo.map((r) => r.address) } });
-            for (const wake of waiters) wake();
-            callback(null, `OK: queued as ${queueId}`);
+            return (options.beforeAccept?.(parsed) ?? Promise.resolve()).then(() => {
+              messages.push({ raw, parsed, queueId, envelope: { from, to: session.envelope.rcptTo.map((r) => r.address) } });
+              for (const wake of waiters) wake();
+              callback(null, `OK: queued as ${queueId}`);
+            });
           },
           (err: Error) => callback(err),
         );

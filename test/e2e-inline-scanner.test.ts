@@ -1,0 +1,85 @@
+// A receiving gateway that follows links while it is still receiving the message (before its 250): the click
+// reaches Beacon before the send is recorded, and must count as a machine's, not as the recipient's.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
+import { createLogger } from '../src/log/index.js';
+import { startBeacon, type RunningBeacon } from '../src/main/start.js';
+import { verifyTrackingCounters } from '../src/storage/metrics.js';
+import { hrefsOf, trackedDestination } from './helpers/html-links.js';
+import { freePort } from './helpers/net.js';
+import { startSmtpSink } from './helpers/smtp-sink.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+const API_KEY = 'bk_e2e_scanner_key_0123456789abcdef';
+const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+
+let db: TestDatabase;
+let sink: Awaited<ReturnType<typeof startSmtpSink>>;
+let beacon: RunningBeacon;
+let base: string;
+let dataDir: string;
+const scanned: number[] = [];
+
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...init.headers } });
+const firstTrackedLink = (html: string) => hrefsOf(html).find((h) => trackedDestination(h) !== undefined)!;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // Follows the first tracked link with a browser's user agent, then accepts the message.
+  sink = await startSmtpSink({
+    beforeAccept: async (parsed) => {
+      const res = await fetch(firstTrackedLink(String(parsed.html)), { redirect: 'manual', headers: { 'user-agent': BROWSER } });
+      scanned.push(res.status);
+    },
+  });
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-scanner-'));
+  const port = await freePort();
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    TRACKING_SECRETS: 'scanner-secret-0123456789abcdef',
+    SMTP_URL: sink.url,
+    PORT: String(port),
+    BOOTSTRAP_API_KEY: API_KEY,
+    DATA_DIR: dataDir,
+  });
+  beacon = await startBeacon(config, createLogger({ level: 'warn' }), () => undefined);
+  base = `http://localhost:${port}`;
+});
+
+afterAll(async () => {
+  await beacon?.stop();
+  await sink?.close();
+  await db?.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+it('a click during delivery is a machine click; the recipient\'s click later is theirs', async () => {
+  const html = '<p><a href="https://example.com/offer">offer</a> <a href="https://example.com/other">other</a></p>';
+  const res = await api('/api/messages', { method: 'POST', body: JSON.stringify({ from: 'news@example.com', to: 'reader@example.com', subject: 'scanned', html }) });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: number };
+  await sink.waitFor(1, 10_000);
+  let view: Record<string, unknown> = {};
+  for (let i = 0; i < 100 && view.status !== 'sent'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    view = (await (await api(`/api/messages/${id}`)).json()) as Record<string, unknown>;
+  }
+  expect(scanned).toEqual([302]);
+  expect(view).toMatchObject({ status: 'sent', clickCount: 0, clickedAt: null });
+  expect(view.links).toMatchObject([
+    { url: 'https://example.com/offer', clicks: 0, machineClicks: 1 },
+    { url: 'https://example.com/other', clicks: 0, machineClicks: 0 },
+  ]);
+
+  // The recipient reads it a while later and clicks.
+  await db.pool.query(`update usage_logs set sent_at = sent_at - interval '10 minutes' where id = $1`, [id]);
+  const link = firstTrackedLink(String(sink.messages[0]!.parsed.html));
+  expect((await fetch(link, { redirect: 'manual', headers: { 'user-agent': BROWSER } })).status).toBe(302);
+  const after = (await (await api(`/api/messages/${id}`)).json()) as Record<string, unknown>;
+  expect(after).toMatchObject({ clickCount: 1 });
+  expect(await verifyTrackingCounters(db.pool)).toEqual([]);
+});
