@@ -1,5 +1,6 @@
-// A receiving gateway that follows links while it is still receiving the message (before its 250): the click
-// reaches Beacon before the send is recorded, and must count as a machine's, not as the recipient's.
+// A receiving gateway that fetches the pixel and follows links while it is still receiving the message (before
+// its 250): the open and the click reach Beacon before the send is recorded, and must count as a machine's, not
+// as the recipient's.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,11 +30,13 @@ const firstTrackedLink = (html: string) => hrefsOf(html).find((h) => trackedDest
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  // Follows the first tracked link with a browser's user agent, then accepts the message.
+  // Loads the pixel and follows the first tracked link with a browser's user agent, then accepts the message.
   sink = await startSmtpSink({
     beforeAccept: async (parsed) => {
-      const res = await fetch(firstTrackedLink(String(parsed.html)), { redirect: 'manual', headers: { 'user-agent': BROWSER } });
-      scanned.push(res.status);
+      const html = String(parsed.html);
+      const pixel = /<img src="([^"]*\/api\/track\/open\?[^"]*)"/.exec(html)![1]!.replaceAll('&amp;', '&');
+      scanned.push((await fetch(pixel, { headers: { 'user-agent': BROWSER } })).status);
+      scanned.push((await fetch(firstTrackedLink(html), { redirect: 'manual', headers: { 'user-agent': BROWSER } })).status);
     },
   });
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-scanner-'));
@@ -57,7 +60,7 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-it('a click during delivery is a machine click; the recipient\'s click later is theirs', async () => {
+it('an open and a click during delivery are a machine\'s; the recipient\'s later are theirs', async () => {
   const html = '<p><a href="https://example.com/offer">offer</a> <a href="https://example.com/other">other</a></p>';
   const res = await api('/api/messages', { method: 'POST', body: JSON.stringify({ from: 'news@example.com', to: 'reader@example.com', subject: 'scanned', html }) });
   expect(res.status).toBe(202);
@@ -68,8 +71,8 @@ it('a click during delivery is a machine click; the recipient\'s click later is 
     await new Promise((r) => setTimeout(r, 50));
     view = (await (await api(`/api/messages/${id}`)).json()) as Record<string, unknown>;
   }
-  expect(scanned).toEqual([302]);
-  expect(view).toMatchObject({ status: 'sent', clickCount: 0, clickedAt: null });
+  expect(scanned).toEqual([200, 302]);
+  expect(view).toMatchObject({ status: 'sent', openCount: 0, openedAt: null, clickCount: 0, clickedAt: null });
   expect(view.links).toMatchObject([
     { url: 'https://example.com/offer', clicks: 0, machineClicks: 1 },
     { url: 'https://example.com/other', clicks: 0, machineClicks: 0 },
@@ -77,9 +80,14 @@ it('a click during delivery is a machine click; the recipient\'s click later is 
 
   // The recipient reads it a while later and clicks.
   await db.pool.query(`update usage_logs set sent_at = sent_at - interval '10 minutes' where id = $1`, [id]);
-  const link = firstTrackedLink(String(sink.messages[0]!.parsed.html));
-  expect((await fetch(link, { redirect: 'manual', headers: { 'user-agent': BROWSER } })).status).toBe(302);
+  const delivered = String(sink.messages[0]!.parsed.html);
+  const pixel = /<img src="([^"]*\/api\/track\/open\?[^"]*)"/.exec(delivered)![1]!.replaceAll('&amp;', '&');
+  expect((await fetch(pixel, { headers: { 'user-agent': BROWSER } })).status).toBe(200);
+  expect((await fetch(firstTrackedLink(delivered), { redirect: 'manual', headers: { 'user-agent': BROWSER } })).status).toBe(302);
   const after = (await (await api(`/api/messages/${id}`)).json()) as Record<string, unknown>;
-  expect(after).toMatchObject({ clickCount: 1 });
+  expect(after).toMatchObject({ openCount: 1, clickCount: 1 });
+  const today = new Date().toISOString().slice(0, 10);
+  const { days } = (await (await api(`/api/metrics/daily?from=${today}&to=${today}`)).json()) as { days: Array<Record<string, unknown>> };
+  expect(days).toMatchObject([{ opens: 1, uniqueOpens: 1, machineOpens: 1, clicks: 1, uniqueClicks: 1, machineClicks: 1 }]);
   expect(await verifyTrackingCounters(db.pool)).toEqual([]);
 });

@@ -52,6 +52,15 @@ describe('recordOpens', () => {
     expect(log?.openCount).toBe(0);
   });
 
+  it('an open before the send is recorded is a machine open (a gateway reading the message while it is delivered)', async () => {
+    const logId = await newLog();
+    await db.pool.query(`update usage_logs set status = 'sending', sent_at = null where id = $1`, [logId]);
+    await recordOpens(db.pool, [open(logId, '2026-04-02T10:00:00Z')]);
+    expect(await getUsageLog(db.pool, accountId, logId)).toMatchObject({ openCount: 0, openedAt: null });
+    const [day] = await getDailyMetrics(db.pool, accountId, '2026-04-02', '2026-04-02');
+    expect(day).toMatchObject({ opens: 0, uniqueOpens: 0, machineOpens: 1 });
+  });
+
   it('drops events for a log that does not exist and does not count a retried event twice', async () => {
     const logId = await newLog();
     const event = open(logId, '2026-05-01T10:00:00Z');
@@ -104,6 +113,7 @@ describe('verifyTrackingCounters and rebuildTrackingCounters', () => {
   it('report and repair counters that disagree with the events, per day and per usage log', async () => {
     const other = await createAccount(db.pool, 'verify');
     const logId = await insertUsageLog(db.pool, { accountId: other, from: 'a@example.com', to: 'b@example.com', subject: 's', html: 'h', text: undefined, trackOpens: true, trackClicks: true });
+    await db.pool.query(`update usage_logs set status = 'sent', sent_at = '2026-01-01T00:00:00Z' where id = $1`, [logId]);
     await recordOpens(db.pool, [open(logId, '2026-08-01T10:00:00Z')]);
     await db.pool.query(`update daily_metrics set opens = 5, machine_clicks = 2 where account_id = $1`, [other]);
     await db.pool.query(`update usage_logs set open_count = 9 where id = $1`, [logId]);

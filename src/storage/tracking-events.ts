@@ -28,12 +28,13 @@ with input as (
     as i(id, log_id, occurred_at, user_agent, machine)
 ),
 locked as (
-  select l.id, l.account_id, l.opened_at as first_before from usage_logs l
+  select l.id, l.account_id, l.sent_at, l.opened_at as first_before from usage_logs l
   where l.id = any($2::bigint[]) order by l.id for update
 ),
 ins as (
   insert into open_events (id, log_id, account_id, occurred_at, user_agent, machine)
-  select i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, i.machine
+  -- Fetched before the send is recorded: a gateway or proxy reading the message while it is delivered.
+  select i.id, i.log_id, l.account_id, i.occurred_at, i.user_agent, i.machine or l.sent_at is null
   from input i join locked l on l.id = i.log_id
   on conflict (id) do nothing
   returning log_id, account_id, occurred_at, machine
