@@ -138,6 +138,11 @@ describe('bad input to POST /api/messages', () => {
     for (const q of ['from=2026-02-30', 'from=yesterday', 'from=0000-01-01&to=0000-12-31', 'to=0000-01-01', 'from=2026-03-02&to=2026-03-01', 'from=2020-01-01&to=2026-01-01', 'x=1']) {
       expect((await get(keyA, `/api/metrics/daily?${q}`)).statusCode).toBe(400);
     }
+    // 366 days (2028 is a leap year) is the most one request spans.
+    expect((await get(keyA, '/api/metrics/daily?from=2028-01-01&to=2028-12-31')).statusCode).toBe(200);
+    const tooLong = await get(keyA, '/api/metrics/daily?from=2028-01-01&to=2029-01-01');
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json()).toMatchObject({ error: { message: '"from" must be at most 365 days before "to" (366 days per request at most)' } });
   });
 });
 

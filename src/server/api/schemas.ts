@@ -72,7 +72,7 @@ export const dailyMetricsQuery = z
   })
   .refine(({ from, to }) => from <= to, { message: 'must not be after "to"', path: ['from'] })
   .refine(({ from, to }) => (Date.parse(to) - Date.parse(from)) / 86_400_000 < MAX_METRICS_DAYS, {
-    message: `the range may span at most ${MAX_METRICS_DAYS} days`,
+    message: `must be at most ${MAX_METRICS_DAYS - 1} days before "to" (${MAX_METRICS_DAYS} days per request at most)`,
     path: ['from'],
   });
 
