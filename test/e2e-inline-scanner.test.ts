@@ -1,37 +1,21 @@
 // A receiving gateway that fetches the pixel and follows links while it is still receiving the message (before
 // its 250): the open and the click reach Beacon before the send is recorded, and must count as a machine's, not
 // as the recipient's.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/index.js';
-import { createLogger } from '../src/log/index.js';
-import { startBeacon, type RunningBeacon } from '../src/main/start.js';
 import { verifyTrackingCounters } from '../src/storage/metrics.js';
 import { hrefsOf, trackedDestination } from './helpers/html-links.js';
-import { freePort } from './helpers/net.js';
-import { startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { startSmtpBeacon, type SmtpBeacon } from './helpers/smtp-beacon.js';
 
-const API_KEY = 'bk_e2e_scanner_key_0123456789abcdef';
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
-let db: TestDatabase;
-let sink: Awaited<ReturnType<typeof startSmtpSink>>;
-let beacon: RunningBeacon;
-let base: string;
-let dataDir: string;
+let env: SmtpBeacon;
 const scanned: number[] = [];
-
-const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...init.headers } });
+const api = (p: string, init: RequestInit = {}) => env.api(p, init);
 const firstTrackedLink = (html: string) => hrefsOf(html).find((h) => trackedDestination(h) !== undefined)!;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   // Loads the pixel and follows the first tracked link with a browser's user agent, then accepts the message.
-  sink = await startSmtpSink({
+  env = await startSmtpBeacon({
     beforeAccept: async (parsed) => {
       const html = String(parsed.html);
       const pixel = /<img src="([^"]*\/api\/track\/open\?[^"]*)"/.exec(html)![1]!.replaceAll('&amp;', '&');
@@ -39,25 +23,10 @@ beforeAll(async () => {
       scanned.push((await fetch(firstTrackedLink(html), { redirect: 'manual', headers: { 'user-agent': BROWSER } })).status);
     },
   });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-scanner-'));
-  const port = await freePort();
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    TRACKING_SECRETS: 'scanner-secret-0123456789abcdef',
-    SMTP_URL: sink.url,
-    PORT: String(port),
-    BOOTSTRAP_API_KEY: API_KEY,
-    DATA_DIR: dataDir,
-  });
-  beacon = await startBeacon(config, createLogger({ level: 'warn' }), () => undefined);
-  base = `http://localhost:${port}`;
 });
 
 afterAll(async () => {
-  await beacon?.stop();
-  await sink?.close();
-  await db?.drop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await env?.stop();
 });
 
 it('an open and a click during delivery are a machine\'s; the recipient\'s later are theirs', async () => {
@@ -65,7 +34,7 @@ it('an open and a click during delivery are a machine\'s; the recipient\'s later
   const res = await api('/api/messages', { method: 'POST', body: JSON.stringify({ from: 'news@example.com', to: 'reader@example.com', subject: 'scanned', html }) });
   expect(res.status).toBe(202);
   const { id } = (await res.json()) as { id: number };
-  await sink.waitFor(1, 10_000);
+  await env.sink.waitFor(1, 10_000);
   let view: Record<string, unknown> = {};
   for (let i = 0; i < 100 && view.status !== 'sent'; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -79,8 +48,8 @@ it('an open and a click during delivery are a machine\'s; the recipient\'s later
   ]);
 
   // The recipient reads it a while later and clicks.
-  await db.pool.query(`update usage_logs set sent_at = sent_at - interval '10 minutes' where id = $1`, [id]);
-  const delivered = String(sink.messages[0]!.parsed.html);
+  await env.db.pool.query(`update usage_logs set sent_at = sent_at - interval '10 minutes' where id = $1`, [id]);
+  const delivered = String(env.sink.messages[0]!.parsed.html);
   const pixel = /<img src="([^"]*\/api\/track\/open\?[^"]*)"/.exec(delivered)![1]!.replaceAll('&amp;', '&');
   expect((await fetch(pixel, { headers: { 'user-agent': BROWSER } })).status).toBe(200);
   expect((await fetch(firstTrackedLink(delivered), { redirect: 'manual', headers: { 'user-agent': BROWSER } })).status).toBe(302);
@@ -89,5 +58,5 @@ it('an open and a click during delivery are a machine\'s; the recipient\'s later
   const today = new Date().toISOString().slice(0, 10);
   const { days } = (await (await api(`/api/metrics/daily?from=${today}&to=${today}`)).json()) as { days: Array<Record<string, unknown>> };
   expect(days).toMatchObject([{ opens: 1, uniqueOpens: 1, machineOpens: 1, clicks: 1, uniqueClicks: 1, machineClicks: 1 }]);
-  expect(await verifyTrackingCounters(db.pool)).toEqual([]);
+  expect(await verifyTrackingCounters(env.db.pool)).toEqual([]);
 });

@@ -1,56 +1,32 @@
 // End to end on real parts: Beacon on real Postgres sends real newsletters to a real SMTP server; we follow the links.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/index.js';
-import { createLogger } from '../src/log/index.js';
-import { startBeacon, type RunningBeacon } from '../src/main/start.js';
 import { verifyTrackingCounters } from '../src/storage/metrics.js';
 import { hrefsOf, trackedDestination } from './helpers/html-links.js';
-import { freePort } from './helpers/net.js';
-import { startSmtpSink } from './helpers/smtp-sink.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { startSmtpBeacon, type SmtpBeacon } from './helpers/smtp-beacon.js';
+import type { SmtpSink } from './helpers/smtp-sink.js';
+import type { TestDatabase } from './helpers/test-db.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/emails');
-const API_KEY = 'bk_e2e_test_key_0123456789abcdef';
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 const HANDWRITTEN = `<html><body>
 <p><a href="mailto:help@example.com?subject=Hi">mail us</a> <a href="#faq">FAQ</a> <a href='tel:+15555550100'>call</a>
 <a href="https://example.com/r?key=1&amp;id=2">entities</a> <a href="{{unsubscribe_url}}">unsubscribe</a></p>
 </body></html>`;
 
+let env: SmtpBeacon;
 let db: TestDatabase;
-let sink: Awaited<ReturnType<typeof startSmtpSink>>;
-let beacon: RunningBeacon;
-let base: string;
-let dataDir: string;
-
-const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...init.headers } });
+let sink: SmtpSink;
+const api = (p: string, init: RequestInit = {}) => env.api(p, init);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sink = await startSmtpSink();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-e2e-'));
-  const port = await freePort();
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    TRACKING_SECRETS: 'e2e-secret-0123456789abcdef',
-    SMTP_URL: sink.url,
-    PORT: String(port),
-    BOOTSTRAP_API_KEY: API_KEY,
-    DATA_DIR: dataDir,
-  });
-  beacon = await startBeacon(config, createLogger({ level: 'warn' }), () => undefined);
-  base = `http://localhost:${port}`;
+  env = await startSmtpBeacon();
+  ({ db, sink } = env);
 });
 
 afterAll(async () => {
-  await beacon?.stop();
-  await sink?.close();
-  await db?.drop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await env?.stop();
 });
 
 describe('a newsletter end to end over SMTP', () => {
