@@ -8,6 +8,7 @@ import { createSigner } from '../src/tracking/signature.js';
 import { buildClickUrl, buildOpenUrl } from '../src/tracking/urls.js';
 import { cleanupBeaconProcesses, startBeaconProcess } from './helpers/beacon-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { insertSentUsageLogs } from './helpers/sent-logs.js';
 
 const SECRET = 'sigterm-test-secret-0123456789abcdef';
 const CLIENTS = 20;
@@ -21,13 +22,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const accountId = await createAccount(db.pool, 'sigterm');
   // One usage log per request, so each answer can be matched to its own event (and no clicks form a sweep).
-  const { rows } = await db.pool.query<{ id: number }>(
-    `insert into usage_logs (account_id, from_address, to_address, subject, html, status, sent_at, track_opens, track_clicks)
-     select $1, 'news@example.com', 'r' || g || '@example.com', 'Hi', '<p>hi</p>', 'sent', now() - interval '1 hour', true, true
-     from generate_series(1, 60000) g order by g returning id`,
-    [accountId],
-  );
-  logIds = rows.map((r) => r.id);
+  logIds = await insertSentUsageLogs(db.pool, accountId, 60_000);
 });
 
 afterAll(async () => {

@@ -5,7 +5,8 @@ import { createAccount } from '../src/storage/accounts.js';
 import { getDailyMetrics, rebuildTrackingCounters, verifyTrackingCounters } from '../src/storage/metrics.js';
 import { recordClicks, recordOpens, type TrackingEvent } from '../src/storage/tracking-events.js';
 import { withTransaction } from '../src/storage/transaction.js';
-import { getUsageLog, insertUsageLog } from '../src/storage/usage-logs.js';
+import { getUsageLog } from '../src/storage/usage-logs.js';
+import { insertSentUsageLogs } from './helpers/sent-logs.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 
 let db: TestDatabase;
@@ -21,11 +22,7 @@ afterAll(async () => {
 });
 
 /** A usage log sent long before the events below (clicks before sending, or within 3 s of it, are a scanner's). */
-async function newLog(): Promise<number> {
-  const id = await insertUsageLog(db.pool, { accountId, from: 'a@example.com', to: 'b@example.com', subject: 's', html: '<p>x</p>', text: undefined, trackOpens: true, trackClicks: true });
-  await db.pool.query(`update usage_logs set status = 'sent', sent_at = '2026-01-01T00:00:00Z' where id = $1`, [id]);
-  return id;
-}
+const newLog = async (account = accountId) => (await insertSentUsageLogs(db.pool, account, 1, new Date('2026-01-01T00:00:00Z')))[0]!;
 
 const open = (logId: number, at: string, machine = false): TrackingEvent => ({ id: randomUUID(), logId, occurredAt: new Date(at), userAgent: 'Mozilla/5.0', machine });
 
@@ -112,8 +109,7 @@ describe('recordClicks', () => {
 describe('verifyTrackingCounters and rebuildTrackingCounters', () => {
   it('report and repair counters that disagree with the events, per day and per usage log', async () => {
     const other = await createAccount(db.pool, 'verify');
-    const logId = await insertUsageLog(db.pool, { accountId: other, from: 'a@example.com', to: 'b@example.com', subject: 's', html: 'h', text: undefined, trackOpens: true, trackClicks: true });
-    await db.pool.query(`update usage_logs set status = 'sent', sent_at = '2026-01-01T00:00:00Z' where id = $1`, [logId]);
+    const logId = await newLog(other);
     await recordOpens(db.pool, [open(logId, '2026-08-01T10:00:00Z')]);
     await db.pool.query(`update daily_metrics set opens = 5, machine_clicks = 2 where account_id = $1`, [other]);
     await db.pool.query(`update usage_logs set open_count = 9 where id = $1`, [logId]);

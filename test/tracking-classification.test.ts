@@ -10,6 +10,7 @@ import { rebuildTrackingCounters, verifyTrackingCounters } from '../src/storage/
 import { recordClicks, recordOpens, type ClickEvent, type TrackingEvent } from '../src/storage/tracking-events.js';
 import { withTransaction } from '../src/storage/transaction.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { insertSentUsageLogs } from './helpers/sent-logs.js';
 
 let db: TestDatabase;
 let accountId: number;
@@ -25,14 +26,7 @@ afterAll(async () => {
 // Around a UTC midnight, so first clicks and their unique counts move between days.
 const T0 = Date.parse('2026-05-01T23:59:50Z');
 
-async function newLogs(n: number, sentAt: Date | null): Promise<number[]> {
-  const { rows } = await db.pool.query<{ id: number }>(
-    `insert into usage_logs (account_id, from_address, to_address, subject, html, status, sent_at)
-     select $1, 'a@example.com', 'b@example.com', 's', '<p>x</p>', 'sent', $3 from generate_series(1, $2) returning id`,
-    [accountId, n, sentAt],
-  );
-  return rows.map((r) => r.id);
-}
+const newLogs = (n: number, sentAt: Date) => insertSentUsageLogs(db.pool, accountId, n, sentAt);
 
 /**
  * The rule, from the stored events alone: a click is a machine's if the recorder said so (a bot's user agent),

@@ -15,6 +15,7 @@ import { buildOpenUrl } from '../src/tracking/urls.js';
 import { createEnqueue } from '../src/worker/enqueue.js';
 import { beaconTasks } from '../src/worker/tasks/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { insertSentUsageLogs } from './helpers/sent-logs.js';
 
 const ANSWER_TIMEOUT_MS = 250;
 const STREAM_MS = 10_000;
@@ -51,13 +52,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const accountId = await createAccount(db.pool, 'outage');
   // One usage log per request, so each answered request can be matched to its own event.
-  const { rows } = await db.pool.query<{ id: number }>(
-    `insert into usage_logs (account_id, from_address, to_address, subject, html, status, sent_at, track_opens, track_clicks)
-     select $1, 'news@example.com', 'r' || g || '@example.com', 'Hi', '<p>hi</p>', 'sent', now() - interval '1 hour', true, true
-     from generate_series(1, 4000) g order by g returning id`,
-    [accountId],
-  );
-  logIds = rows.map((r) => r.id);
+  logIds = await insertSentUsageLogs(db.pool, accountId, 4_000);
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
   recorder = createTrackingRecorder({ db, logger, answerTimeoutMs: ANSWER_TIMEOUT_MS, retryCapMs: 1_000 });
   const enqueue = createEnqueue(beaconTasks);
